@@ -33,7 +33,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-STATE = Path(os.environ.get("TASC_TESTBED_DIR", REPO / ".testbed"))
+# Fixed inside the checkout: tests/inventory/*/host_vars link here.
+STATE = REPO / ".testbed"
 LABEL = "tasc.testbed.hash"
 HOST_LABEL = "tasc.testbed.host"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -364,41 +365,38 @@ def host_up(name: str, port: int, publish: list[str], inventory: str = "droplet"
 
 
 def write_inventory(name: str, inventory: str, inventory_host: str, port: int) -> None:
-    """Compose an inventory for the test host: the project's own inventory (hosts and
-    group_vars, linked, never copied) plus host_vars that only say how to reach the test host.
+    """Tell the test inventory how to reach the test host.
 
-    STATE/hosts/NAME/inventory/ is usable as `-i` by pytest suites; molecule scenarios link
-    its host_vars next to the same hosts.yml and group_vars.
+    tests/inventory/<inventory>/ is the project's own inventory (hosts.yml and group_vars are
+    links, never copies) whose host_vars link points at STATE/host_vars/<inventory>/. This writes
+    the one file there: connection settings for the inventory host this test host plays.
     """
-    source = REPO / "inventories" / inventory
-    if not (source / "hosts.yml").exists():
-        sys.exit(f"testbed: no inventory at {source}")
-    target = STATE / "hosts" / name / "inventory"
-    (target / "host_vars").mkdir(parents=True, exist_ok=True)
-    for link in ("hosts.yml", "group_vars"):
-        path = target / link
-        if path.is_symlink() or path.exists():
-            path.unlink()
-        path.symlink_to(source / link)
+    if not (REPO / "inventories" / inventory / "hosts.yml").exists():
+        sys.exit(f"testbed: no inventory at inventories/{inventory}")
+    target = STATE / "host_vars" / inventory
+    target.mkdir(parents=True, exist_ok=True)
     ssh_common = (f"-o UserKnownHostsFile={known_hosts()} -o StrictHostKeyChecking=yes"
                   " -o IdentitiesOnly=yes")
-    (target / "host_vars" / f"{inventory_host}.yml").write_text(
+    (target / f"{inventory_host}.yml").write_text(
         "---\n"
-        f"# Written by tests/testbed/testbed.py: reach inventory host {inventory_host} at test\n"
-        f"# host {name}. Connection settings only; everything else is the real inventory's.\n"
+        f"# Written by tests/testbed/testbed.py: inventory host {inventory_host} is test host\n"
+        f"# {name}. Connection settings only; everything else comes from inventories/{inventory}.\n"
         "ansible_host: 127.0.0.1\n"
         f"ansible_port: {port}\n"
         f"ansible_ssh_private_key_file: {ssh_key()}\n"
         f"ansible_ssh_common_args: {ssh_common}\n"
+        f"tasc_testbed_container: {name}\n"
     )
-    print(f"inventory for tests: {target}")
+    print(f"test inventory: tests/inventory/{inventory} ({inventory_host} -> 127.0.0.1:{port})")
 
 
 def host_down(name: str) -> None:
     with phase(f"host {name}: remove"):
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
         subprocess.run(["docker", "volume", "rm", "-f", f"{name}-docker"], capture_output=True)
-        shutil.rmtree(STATE / "hosts" / name, ignore_errors=True)
+        for written in (STATE / "host_vars").glob("*/*.yml"):
+            if f"tasc_testbed_container: {name}\n" in written.read_text():
+                written.unlink()
 
 
 def status() -> None:

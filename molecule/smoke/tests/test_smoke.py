@@ -1,0 +1,65 @@
+"""Smoke test of the test bed: the droplet host behaves like a fresh staging droplet."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests" / "testbed"))
+import testbed  # noqa: E402
+
+testinfra_hosts = ["ansible://tasc_app"]
+
+
+def test_connects_as_the_inventory_user(host):
+    expected = host.ansible.get_variables()["ansible_user"]
+    assert host.user().name == expected
+    assert host.user().uid != 0
+
+
+def test_become_gives_root(host):
+    with host.sudo():
+        assert host.check_output("id -u") == "0"
+
+
+def test_systemd_is_pid_1_and_running(host):
+    assert host.process.get(pid=1).comm == "systemd"
+    assert host.run("systemctl is-system-running").stdout.strip() == "running"
+
+
+def test_docker_service_is_active_and_enabled(host):
+    docker = host.service("docker")
+    assert docker.is_running
+    assert docker.is_enabled
+
+
+def test_compose_is_v2(host):
+    with host.sudo():
+        version = host.check_output("docker compose version --short")
+    assert version.lstrip("v").startswith("2.")
+
+
+@pytest.mark.parametrize("image", sorted(testbed.DROPLET_PRELOAD))
+def test_preloaded_image_is_present(host, image):
+    with host.sudo():
+        found = json.loads(host.check_output(f"docker image inspect {image}"))
+    assert found and found[0]["Id"].startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    "alias", sorted(a for aliases in testbed.DROPLET_PRELOAD.values() for a in aliases)
+)
+def test_real_image_tags_resolve_on_the_host(host, alias):
+    with host.sudo():
+        assert host.run(f"docker image inspect {alias}").rc == 0
+
+
+def test_sshd_refuses_passwords_and_root(host):
+    with host.sudo():
+        config = host.check_output("sshd -T")
+    assert "passwordauthentication no" in config
+    assert "permitrootlogin no" in config
