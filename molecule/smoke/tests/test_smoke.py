@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,3 +64,22 @@ def test_sshd_refuses_passwords_and_root(host):
         config = host.check_output("sshd -T")
     assert "passwordauthentication no" in config
     assert "permitrootlogin no" in config
+
+
+def test_test_host_runs_without_privileged_mode(host):
+    container = host.ansible.get_variables()["tasc_testbed_container"]
+    inspect = subprocess.run(
+        ["docker", "inspect", "-f", "{{.HostConfig.Privileged}}", container],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert inspect.stdout.strip() == "false"
+
+
+def test_ssh_is_published_on_loopback_only(host):
+    container = host.ansible.get_variables()["tasc_testbed_container"]
+    ports = subprocess.run(
+        ["docker", "port", container, "22/tcp"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert ports and all(p.startswith("127.0.0.1:") for p in ports)

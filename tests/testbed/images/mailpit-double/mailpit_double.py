@@ -46,7 +46,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -70,8 +70,10 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 
 
 def log(msg: str) -> None:
-    print(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} [{DOUBLE_NAME}] {msg}",
-          flush=True)
+    print(
+        f"{datetime.now(UTC).isoformat(timespec='seconds')} [{DOUBLE_NAME}] {msg}",
+        flush=True,
+    )
 
 
 def parse_bind(value: str, default_port: int) -> tuple[str, int]:
@@ -141,8 +143,16 @@ class Store:
             self.db.execute(
                 "INSERT INTO messages (id, created, raw, envelope_to, from_addr, to_addrs,"
                 " subject, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (message_id, time.time(), raw, json.dumps(envelope_to),
-                 str(msg.get("From", "")), to_all.lower(), str(msg.get("Subject", "")), text),
+                (
+                    message_id,
+                    time.time(),
+                    raw,
+                    json.dumps(envelope_to),
+                    str(msg.get("From", "")),
+                    to_all.lower(),
+                    str(msg.get("Subject", "")),
+                    text,
+                ),
             )
             self._prune_count()
         return message_id
@@ -158,8 +168,9 @@ class Store:
     def prune_age(self) -> None:
         if self.max_age:
             with self.lock:
-                self.db.execute("DELETE FROM messages WHERE created < ?",
-                                (time.time() - self.max_age,))
+                self.db.execute(
+                    "DELETE FROM messages WHERE created < ?", (time.time() - self.max_age,)
+                )
 
     def rows(self, ids: list[str] | None = None) -> list[tuple]:
         sql = "SELECT id, created, raw, read, from_addr, to_addrs, subject, text FROM messages"
@@ -167,8 +178,9 @@ class Store:
             if ids is None:
                 return self.db.execute(sql + " ORDER BY created DESC").fetchall()
             marks = ",".join("?" * len(ids))
-            return self.db.execute(sql + f" WHERE id IN ({marks}) ORDER BY created DESC",
-                                   ids).fetchall()
+            return self.db.execute(
+                sql + f" WHERE id IN ({marks}) ORDER BY created DESC", ids
+            ).fetchall()
 
     def get(self, message_id: str) -> tuple | None:
         rows = self.rows() if message_id == "latest" else self.rows([message_id])
@@ -178,8 +190,9 @@ class Store:
         with self.lock:
             if ids:
                 marks = ",".join("?" * len(ids))
-                self.db.execute(f"UPDATE messages SET read = ? WHERE id IN ({marks})",
-                                [int(read), *ids])
+                self.db.execute(
+                    f"UPDATE messages SET read = ? WHERE id IN ({marks})", [int(read), *ids]
+                )
             else:
                 self.db.execute("UPDATE messages SET read = ?", (int(read),))
 
@@ -194,7 +207,8 @@ class Store:
     def counts(self) -> tuple[int, int]:
         with self.lock:
             total, unread = self.db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(1 - read), 0) FROM messages").fetchone()
+                "SELECT COUNT(*), COALESCE(SUM(1 - read), 0) FROM messages"
+            ).fetchone()
         return int(total), int(unread)
 
 
@@ -220,7 +234,7 @@ def _parse_when(value: str) -> float:
         except ValueError:
             continue
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         return parsed.timestamp()
     raise ValueError(f"cannot parse date {value!r}")
 
@@ -254,8 +268,11 @@ def matches(row: tuple, query: str) -> bool:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ts, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def summary(row: tuple) -> dict:
@@ -377,7 +394,7 @@ class Handler(BaseHTTPRequestHandler):
             if path != root and not path.startswith(root + "/"):
                 self._text("not found", 404)
                 return None
-            path = path[len(root):] or "/"
+            path = path[len(root) :] or "/"
         return path, parse_qs(parts.query)
 
     def _authorised(self) -> bool:
@@ -413,7 +430,7 @@ class Handler(BaseHTTPRequestHandler):
         start = int(query.get("start", ["0"])[0])
         limit = int(query.get("limit", ["50"])[0])
         total, unread = self.store.counts()
-        page = rows[start:start + limit]
+        page = rows[start : start + limit]
         return {
             "total": total,
             "unread": unread,
@@ -436,18 +453,20 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/v1/info" and method == "GET":
             total, unread = self.store.counts()
             db = self.store.path
-            self._json({
-                "Version": EMULATED_VERSION,
-                "LatestVersion": "",
-                "Database": db,
-                "DatabaseSize": os.path.getsize(db) if os.path.exists(db) else 0,
-                "Messages": total,
-                "Unread": unread,
-                "Tags": {},
-                "RuntimeStats": {"Uptime": int(time.time() - STARTED)},
-                "Double": True,
-                "Label": self.config.label,
-            })
+            self._json(
+                {
+                    "Version": EMULATED_VERSION,
+                    "LatestVersion": "",
+                    "Database": db,
+                    "DatabaseSize": os.path.getsize(db) if os.path.exists(db) else 0,
+                    "Messages": total,
+                    "Unread": unread,
+                    "Tags": {},
+                    "RuntimeStats": {"Uptime": int(time.time() - STARTED)},
+                    "Double": True,
+                    "Label": self.config.label,
+                }
+            )
         elif path == "/api/v1/messages" and method == "GET":
             self._json(self._page(self.store.rows(), query))
         elif path == "/api/v1/messages" and method == "DELETE":
@@ -463,7 +482,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/api/v1/search" and method == "DELETE":
             self.store.delete([r[0] for r in self._search(query)])
             self._text("ok")
-        elif (m := re.fullmatch(r"/api/v1/message/([A-Za-z0-9]+)(/raw)?", path)) and method == "GET":
+        elif (
+            m := re.fullmatch(r"/api/v1/message/([A-Za-z0-9]+)(/raw)?", path)
+        ) and method == "GET":
             row = self.store.get(m.group(1))
             if row is None:
                 self._text("message not found", 404)
@@ -496,9 +517,11 @@ class Handler(BaseHTTPRequestHandler):
             for s in (summary(r) for r in self.store.rows()[:100])
         )
         label = escape(self.config.label or "")
-        return (f"<!doctype html><title>Mailpit test double {label}</title>"
-                f"<h1>Mailpit test double {label}</h1><p>Not Mailpit: a test stand-in.</p>"
-                f"<ul>{items}</ul>").encode()
+        return (
+            f"<!doctype html><title>Mailpit test double {label}</title>"
+            f"<h1>Mailpit test double {label}</h1><p>Not Mailpit: a test stand-in.</p>"
+            f"<ul>{items}</ul>"
+        ).encode()
 
     do_GET = do_DELETE = do_PUT = do_HEAD = _dispatch
 
@@ -507,8 +530,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class SMTPSession:
-    def __init__(self, store: Store, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, store: Store, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.store, self.reader, self.writer = store, reader, writer
         self.mail_from: str | None = None
         self.rcpts: list[str] = []
@@ -561,7 +585,8 @@ class SMTPSession:
                     await self.reply("552 5.3.4 Message too big")
                 else:
                     message_id = await asyncio.get_running_loop().run_in_executor(
-                        None, self.store.add, raw, self.rcpts)
+                        None, self.store.add, raw, self.rcpts
+                    )
                     await self.reply(f"250 2.0.0 Ok: queued as {message_id}")
                 self.mail_from, self.rcpts = None, []
             elif verb == "RSET":
@@ -630,9 +655,11 @@ def serve(env: dict[str, str]) -> int:
     httpd = ThreadingHTTPServer((host, port), Handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    log(f"[http] serving on http://{host}:{port}{config.webroot}"
+    log(
+        f"[http] serving on http://{host}:{port}{config.webroot}"
         f" (auth {'on' if Handler.users else 'off'}, database {store.path},"
-        f" label {config.label or '-'})")
+        f" label {config.label or '-'})"
+    )
 
     def stop(signum, _frame) -> None:
         log(f"signal {signum}: shutting down")

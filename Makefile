@@ -1,0 +1,55 @@
+# tasc-staging-ops: one entry point. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV := .venv
+PYTHON ?= python3
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_FORCE_COLOR := false
+export PY_COLORS := 0
+
+# Every molecule scenario, in a fixed order (smoke first: it proves the test bed).
+SCENARIOS ?= smoke $(filter-out smoke,$(sort $(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))))
+TIMED := scripts/timed
+
+.PHONY: help setup testbed lint pytest molecule test clean clean-testbed
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(VENV)/.installed ## Create .venv with the pinned toolchain and the Ansible collections
+	@ansible-galaxy collection install -r requirements.yml | tail -n 1
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+testbed: setup ## Start Docker if needed and build the test-bed images (cached by content)
+	@$(TIMED) testbed $(VENV)/bin/python tests/testbed/testbed.py up
+
+lint: setup ## yamllint, ansible-lint (production profile) and ruff: zero findings
+	@$(TIMED) lint bash -c 'yamllint --strict . && ansible-lint && ruff check . && ruff format --check .'
+
+pytest: testbed ## Unit and integration tests (pytest) against the local Docker Engine
+	@$(TIMED) pytest pytest
+
+molecule: testbed ## Every molecule scenario on droplet test hosts over SSH
+	@for scenario in $(SCENARIOS); do \
+	  $(TIMED) "molecule $$scenario" molecule test -s $$scenario || exit 1; \
+	done
+
+test: ## Run every test: lint, pytest, molecule scenarios (prints phase timings)
+	@rm -f .testbed/timings.txt
+	@$(MAKE) lint pytest molecule
+	@echo "Phase timings:"; cat .testbed/timings.txt
+
+clean-testbed: ## Remove test hosts left behind by an interrupted run
+	@docker ps -aq --filter label=tasc.testbed.host=1 | xargs -r docker rm -f -v
+
+clean: clean-testbed ## Remove the virtualenv and test-bed state (images stay cached)
+	rm -rf $(VENV) .testbed .pytest_cache .ruff_cache

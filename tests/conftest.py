@@ -1,0 +1,67 @@
+"""Shared fixtures: the repository layout and a way to run Ansible as an operator would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "testbed"))
+
+
+def ansible_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["ANSIBLE_FORCE_COLOR"] = "false"
+    env["PATH"] = f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_playbook(
+    playbook: str | Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run ansible-playbook from the repository root, the way the README tells people to."""
+    return subprocess.run(
+        ["ansible-playbook", str(playbook), *args],
+        cwd=REPO,
+        env={**ansible_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def inventory_host_vars(inventory: str | Path, host: str) -> dict:
+    """The variables a playbook in playbooks/ sees for a host (`ansible-inventory --host`).
+
+    --playbook-dir matters: without it ansible-inventory treats the working directory as the
+    playbook directory and would load the top-level group_vars/ as playbook group_vars.
+    """
+    out = subprocess.run(
+        [
+            "ansible-inventory",
+            "-i",
+            str(inventory),
+            "--playbook-dir",
+            str(REPO / "playbooks"),
+            "--host",
+            host,
+        ],
+        cwd=REPO,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
