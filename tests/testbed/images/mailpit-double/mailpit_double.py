@@ -268,11 +268,7 @@ def matches(row: tuple, query: str) -> bool:
 
 
 def _iso(ts: float) -> str:
-    return (
-        datetime.fromtimestamp(ts, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def summary(row: tuple) -> dict:
