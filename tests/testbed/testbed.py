@@ -128,12 +128,37 @@ def images() -> list[Image]:
     ]
 
 
-# Images every droplet host gets in its own engine: the stand-in for a registry pull.
-DROPLET_PRELOAD = {
-    "tasc-testbed/python:3.11-slim-bookworm": ["python:3.11-slim-bookworm"],
-    "tasc-testbed/postgres:15-bookworm": ["postgres:15-bookworm"],
-    MAILPIT_DOUBLE_TAG: [],
-}
+# The real images, for a machine that can pull them:
+#   TASC_TESTBED_REAL_IMAGES=1       pull python:3.11-slim-bookworm and postgres:15-bookworm
+#                                    from the registry instead of building stand-ins for them
+#   TASC_MAILPIT_IMAGE=axllent/mailpit:vX.Y.Z   use the real Mailpit instead of the double
+REAL_IMAGES = os.environ.get("TASC_TESTBED_REAL_IMAGES", "") == "1"
+MAILPIT_IMAGE = os.environ.get("TASC_MAILPIT_IMAGE", "") or MAILPIT_DOUBLE_TAG
+
+
+def droplet_preload() -> dict[str, list[str]]:
+    """Images every droplet host gets in its own engine (the stand-in for a registry pull):
+    source tag on this engine -> the tags it must also carry inside the host."""
+    if REAL_IMAGES:
+        images_ = {"python:3.11-slim-bookworm": [], "postgres:15-bookworm": []}
+    else:
+        images_ = {
+            "tasc-testbed/python:3.11-slim-bookworm": ["python:3.11-slim-bookworm"],
+            "tasc-testbed/postgres:15-bookworm": ["postgres:15-bookworm"],
+        }
+    images_[MAILPIT_IMAGE] = []
+    return images_
+
+
+def pull_real_images() -> None:
+    """With real images selected, pull them once onto this engine (never on a machine
+    without a registry: the default builds stand-ins instead)."""
+    wanted = list(droplet_preload()) if REAL_IMAGES else []
+    if MAILPIT_IMAGE != MAILPIT_DOUBLE_TAG:
+        wanted.append(MAILPIT_IMAGE)
+    for tag in dict.fromkeys(wanted):
+        if not ok(["docker", "image", "inspect", tag]):
+            run(["docker", "pull", tag])
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -476,7 +501,9 @@ def host_up(
             timeout=30,
         )
     with phase(f"host {name}: preload images (stand-in for a registry pull)"):
-        missing = [t for t in DROPLET_PRELOAD if image_id(t) != image_id(t, container=name)]
+        pull_real_images()
+        preload = droplet_preload()
+        missing = [t for t in preload if image_id(t) != image_id(t, container=name)]
         if missing:
             save = subprocess.Popen(["docker", "save", *missing], stdout=subprocess.PIPE)
             run(["docker", "exec", "-i", name, "docker", "load", "-q"], stdin=save.stdout)
@@ -484,7 +511,7 @@ def host_up(
                 sys.exit("testbed: docker save failed")
         else:
             print("all images already present")
-        for source, aliases in DROPLET_PRELOAD.items():
+        for source, aliases in preload.items():
             for alias in aliases:
                 run(["docker", "exec", name, "docker", "tag", source, alias], quiet=True)
     if inventory_host:

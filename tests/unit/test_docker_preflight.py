@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
-from conftest import REPO, run_playbook
+from conftest import REPO, ansible_env, run_playbook
 
 PLAYBOOK = REPO / "tests" / "playbooks" / "docker_preflight.yml"
 pytestmark = pytest.mark.docker
@@ -36,12 +40,35 @@ def test_too_old_compose_is_refused():
     assert "Compose >= 99.0" in result.stdout
 
 
-def test_missing_compose_plugin_is_refused(tmp_path):
-    # An empty Docker config folder hides the user's cli-plugins; the system plugin folders
-    # may still provide Compose, so this asserts only when Compose is really gone.
-    result = run_playbook(PLAYBOOK, env={"DOCKER_CONFIG": str(tmp_path)})
-    if result.returncode == 0:
-        pytest.skip("Compose v2 is installed system-wide here; cannot hide it")
+def docker_without_compose(tmp_path: Path, compose_reply: str) -> dict[str, str]:
+    """PATH with a `docker` that forwards to the real CLI but answers `compose` itself.
+
+    The Compose plugin may live in a system folder a test cannot hide, so the fault is
+    injected in front of the CLI instead.
+    """
+    real = shutil.which("docker")
+    assert real, "the Docker CLI is needed"
+    wrapper = tmp_path / "docker"
+    wrapper.write_text(
+        f'#!/bin/sh\nif [ "$1" = compose ]; then {compose_reply}; fi\nexec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return {"PATH": f"{tmp_path}{os.pathsep}{ansible_env()['PATH']}"}
+
+
+def test_missing_compose_plugin_is_refused(tmp_path: Path):
+    env = docker_without_compose(
+        tmp_path, "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1"
+    )
+    result = run_playbook(PLAYBOOK, env=env)
+    assert result.returncode == 2
+    assert "Docker Compose v2 is missing" in result.stdout
+    assert "is not a docker command" in result.stdout
+
+
+def test_compose_v1_is_refused(tmp_path: Path):
+    result = run_playbook(PLAYBOOK, env=docker_without_compose(tmp_path, "echo 1.29.2; exit 0"))
+    assert result.returncode == 2
     assert "Docker Compose v2 is missing" in result.stdout
 
 

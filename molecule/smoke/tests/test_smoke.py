@@ -44,7 +44,7 @@ def test_compose_is_v2(host):
     assert version.lstrip("v").startswith("2.")
 
 
-@pytest.mark.parametrize("image", sorted(testbed.DROPLET_PRELOAD))
+@pytest.mark.parametrize("image", sorted(testbed.droplet_preload()))
 def test_preloaded_image_is_present(host, image):
     with host.sudo():
         found = json.loads(host.check_output(f"docker image inspect {image}"))
@@ -52,7 +52,7 @@ def test_preloaded_image_is_present(host, image):
 
 
 @pytest.mark.parametrize(
-    "alias", sorted(a for aliases in testbed.DROPLET_PRELOAD.values() for a in aliases)
+    "alias", sorted(a for aliases in testbed.droplet_preload().values() for a in aliases)
 )
 def test_real_image_tags_resolve_on_the_host(host, alias):
     with host.sudo():
