@@ -15,7 +15,7 @@ export PY_COLORS := 0
 SCENARIOS ?= smoke $(filter-out smoke,$(sort $(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))))
 TIMED := scripts/timed
 
-.PHONY: help setup testbed lint pytest molecule test clean clean-testbed
+.PHONY: help setup testbed lint pytest app-test molecule test clean clean-testbed
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,14 +38,17 @@ lint: setup ## yamllint, ansible-lint (production profile) and ruff: zero findin
 pytest: testbed ## Unit and integration tests (pytest) against the local Docker Engine
 	@$(TIMED) pytest pytest
 
+app-test: testbed ## The reference app's tests, on SQLite and on PostgreSQL 15
+	@$(TIMED) app-test scripts/app_tests
+
 molecule: testbed ## Every molecule scenario on droplet test hosts over SSH
 	@for scenario in $(SCENARIOS); do \
 	  $(TIMED) "molecule $$scenario" molecule test -s $$scenario || exit 1; \
 	done
 
-test: ## Run every test: lint, pytest, molecule scenarios (prints phase timings)
+test: ## Run every test: lint, app tests, pytest, molecule scenarios (prints phase timings)
 	@rm -f .testbed/timings.txt
-	@$(MAKE) lint pytest molecule
+	@$(MAKE) lint app-test pytest molecule
 	@echo "Phase timings:"; cat .testbed/timings.txt
 
 clean-testbed: ## Remove test hosts left behind by an interrupted run
