@@ -15,7 +15,7 @@ export PY_COLORS := 0
 SCENARIOS ?= smoke $(filter-out smoke,$(sort $(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))))
 TIMED := scripts/timed
 
-.PHONY: help setup testbed lint pytest app-test molecule test clean clean-testbed
+.PHONY: help setup testbed lint pytest app-test molecule test mailpit mailpit-stop clean clean-testbed
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,12 @@ test: ## Run every test: lint, app tests, pytest, molecule scenarios (prints pha
 	@rm -f .testbed/timings.txt
 	@$(MAKE) lint app-test pytest molecule
 	@echo "Phase timings:"; cat .testbed/timings.txt
+
+mailpit: setup ## Start Mailpit here: SMTP 127.0.0.1:1025, UI http://127.0.0.1:8025
+	ansible-playbook playbooks/mailpit.yml
+
+mailpit-stop: setup ## Stop the local Mailpit, keeping its mail
+	ansible-playbook playbooks/mailpit.yml -e mailpit_state=stopped
 
 clean-testbed: ## Remove test hosts left behind by an interrupted run
 	@docker ps -aq --filter label=tasc.testbed.host=1 | xargs -r docker rm -f -v

@@ -25,8 +25,8 @@ from conftest import REPO
 
 DOUBLE = REPO / "tests" / "testbed" / "images" / "mailpit-double" / "mailpit_double.py"
 BCRYPT_PASSWORD = "correct horse"
-# bcrypt hash of BCRYPT_PASSWORD (what `htpasswd -B` writes), for MP_UI_AUTH_FILE.
-BCRYPT_HASH = "$2b$10$8j1pnK0dUzDKqj/.NborJODrm3k1aaFBz/pTm6jNp2lYwmA/B5coe"
+# bcrypt hash of BCRYPT_PASSWORD as `htpasswd -B` writes it ($2y$), for MP_UI_AUTH_FILE.
+BCRYPT_HASH = "$2y$10$8j1pnK0dUzDKqj/.NborJODrm3k1aaFBz/pTm6jNp2lYwmA/B5coe"
 
 
 def free_port() -> int:
@@ -274,3 +274,11 @@ def test_webroot_prefixes_every_route(make_double):
     assert double.request("GET", "/mail/readyz")[0] == 200
     assert double.request("GET", "/mail/api/v1/messages")[0] == 200
     assert double.request("GET", "/api/v1/messages")[0] == 404
+
+
+def test_auth_ignores_2b_bcrypt_lines_like_mailpit(make_double, tmp_path: Path):
+    """go-htpasswd (Mailpit's library) reads bcrypt only as $2y$/$2a$: writers must use $2y$."""
+    auth_file = tmp_path / "auth"
+    auth_file.write_text(f"ops:{BCRYPT_HASH.replace('$2y$', '$2b$', 1)}\n")
+    double = make_double(MP_UI_AUTH_FILE=str(auth_file))
+    assert double.request("GET", "/api/v1/messages", auth=("ops", BCRYPT_PASSWORD))[0] == 401

@@ -22,8 +22,8 @@ Implemented:
                 GET  /                                    a bare HTML list for people
   Storage       MP_DATABASE (SQLite file; messages survive restarts), in memory when unset;
                 MP_MAX_MESSAGES (default 500, 0 = unlimited), MP_MAX_AGE (e.g. 7d, 12h).
-  Auth          MP_UI_AUTH_FILE: htpasswd file (bcrypt, {SHA} or plain), basic auth on the UI
-                and API; /livez and /readyz stay open, as in Mailpit.
+  Auth          MP_UI_AUTH_FILE: htpasswd file (bcrypt as $2y$/$2a$, {SHA}, plain), basic
+                auth on the UI and API; /livez and /readyz stay open, as in Mailpit.
   CLI           `mailpit` serves; `mailpit readyz` is the health check command the real image's
                 HEALTHCHECK uses; `mailpit version`.
 """
@@ -338,7 +338,9 @@ def check_password(hashed: str, password: str) -> bool:
     if hashed.startswith("{SHA}"):
         digest = base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()
         return hmac.compare_digest(hashed[5:], digest)
-    if hashed.startswith(("$2y$", "$2b$", "$2a$")):
+    # Mailpit's htpasswd library (tg123/go-htpasswd) takes bcrypt as $2y$ or $2a$ only; a $2b$
+    # line falls through to plain-text comparison and never matches, so the same happens here.
+    if hashed.startswith(("$2y$", "$2a$")):
         if _crypt is None:
             return False
         candidate = _crypt.crypt(password, "$2b$" + hashed[4:])
