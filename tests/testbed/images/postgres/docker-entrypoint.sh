@@ -37,6 +37,7 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
             --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";'
     fi
     for f in /docker-entrypoint-initdb.d/*; do
+        # shellcheck disable=SC1090  # init scripts are whatever the user mounts
         case "$f" in
             *.sh) if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
             *.sql) psql -v ON_ERROR_STOP=1 --dbname "$POSTGRES_DB" -f "$f" ;;
