@@ -32,8 +32,12 @@ $(VENV)/.installed: requirements-dev.txt
 testbed: setup ## Start Docker if needed and build the test-bed images (cached by content)
 	@$(TIMED) testbed $(VENV)/bin/python tests/testbed/testbed.py up
 
-lint: setup ## yamllint, ansible-lint (production profile) and ruff: zero findings
-	@$(TIMED) lint bash -c 'yamllint --strict . && ansible-lint && ruff check . && ruff format --check .'
+SHELL_SCRIPTS := $(wildcard roles/*/files/tasc-*) scripts/timed scripts/app_tests .ci/run \
+	tests/testbed/images/postgres/docker-entrypoint.sh
+
+lint: setup ## yamllint, ansible-lint (production profile), ruff, shellcheck: zero findings
+	@$(TIMED) lint bash -c 'yamllint --strict . && ansible-lint && ruff check . && ruff format --check . \
+	  && shellcheck $(SHELL_SCRIPTS)'
 
 pytest: testbed ## Unit and integration tests (pytest) against the local Docker Engine
 	@$(TIMED) pytest pytest
