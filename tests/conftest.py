@@ -20,7 +20,9 @@ def ansible_env() -> dict[str, str]:
     env["ANSIBLE_FORCE_COLOR"] = "false"
     env["PATH"] = f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     # The example droplet vault, opened with its documented example password.
-    env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(REPO / "inventories" / "droplet" / "vault-password.example")
+    env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(
+        REPO / "inventories" / "droplet" / "vault-password.example"
+    )
     return env
 
 

@@ -25,8 +25,14 @@ LOCAL = inventory_host_vars(REPO / "inventories" / "local", "localhost")
 NAME = LOCAL.get("mailpit_container_name", "mailpit")
 
 
+# A compose project of its own, so these tests never touch a deployed local stack.
+PROJECT = "tasc_mailpit_test"
+
+
 def mailpit(*args: str) -> subprocess.CompletedProcess[str]:
-    return run_playbook(PLAYBOOK, "-e", f"mailpit_image={IMAGE}", *args)
+    return run_playbook(
+        PLAYBOOK, "-e", f"mailpit_image={IMAGE}", "-e", f"tasc_compose_project={PROJECT}", *args
+    )
 
 
 def inspect() -> dict:
@@ -148,7 +154,7 @@ def test_unsafe_input_is_refused_before_any_change(running, extra, message):
 
 def test_first_run_creates_the_network_compose_adopts(running, tmp_path):
     """Mailpit first, app second (a fresh droplet): compose adopts the network Mailpit made."""
-    project = LOCAL["tasc_compose_project"]  # mailpit_network is <project>_default
+    project = PROJECT  # mailpit_network is <project>_default
     (tmp_path / "compose.yml").write_text(
         'services:\n  web:\n    image: python:3.11-slim-bookworm\n    command: ["sleep", "300"]\n'
     )
