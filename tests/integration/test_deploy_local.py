@@ -131,3 +131,48 @@ def test_rollback_without_a_previous_release_refuses(deployed):
     result = run_playbook("playbooks/rollback.yml")
     assert result.returncode == 2
     assert "no previous release" in " ".join(result.stdout.split())
+
+
+def test_a_person_logs_in_with_the_code_from_mailpit_in_a_browser(deployed):
+    """Headless Chromium: ask for a code, read it through Mailpit's API, sign in."""
+    chromium, driver_path = "/usr/bin/chromium", "/usr/bin/chromedriver"
+    if not (os.path.exists(chromium) and os.path.exists(driver_path)):
+        if os.environ.get("CI"):
+            pytest.fail(
+                "CI must have Debian's chromium and chromium-driver (.ci/run installs them)"
+            )
+        pytest.skip("install Debian's chromium and chromium-driver to run the browser test")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        browser.set_page_load_timeout(30)
+        browser.get("http://127.0.0.1:8000/login/")
+        browser.find_element(By.ID, "email").send_keys("learner1@test.com")
+        browser.find_element(By.ID, "send-code").click()
+        assert "Enter your code" in browser.page_source
+        with urllib.request.urlopen(
+            "http://127.0.0.1:8025/view/latest.txt?query=to%3Alearner1%40test.com", timeout=10
+        ) as response:
+            code = re.search(r"\b(\d{6})\b", response.read().decode()).group(1)
+        browser.find_element(By.ID, "code").send_keys(code)
+        browser.find_element(By.ID, "verify").click()
+        assert browser.current_url.endswith("/dashboard/")
+        assert "learner1@test.com" in browser.find_element(By.ID, "signed-in").text
+    finally:
+        browser.quit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -309,3 +310,14 @@ def test_live_restore_brings_back_data_deleted_after_the_backup(host, cfg):
     assert "_prerestore.dump" in " ".join(verified(host, cfg))
     health = sh(host, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/healthz")
     assert health == "200"
+
+
+def test_copy_to_the_control_node_matches_the_published_backup(host, cfg, tmp_path):
+    destination = tmp_path / "fetched"
+    result = playbook("backup.yml", "-e", f"postgres_backup_fetch_dest={destination}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    newest = Path(verified(host, cfg)[0])
+    copied = destination / newest.name
+    assert copied.exists() and (destination / f"{newest.name}.sha256").exists()
+    remote_digest = sh(host, f"sha256sum {newest}").split()[0]
+    assert hashlib.sha256(copied.read_bytes()).hexdigest() == remote_digest
