@@ -37,6 +37,25 @@ def recap(output: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
 
 
+def local_compose(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """docker compose on the locally deployed stack."""
+    return subprocess.run(
+        [
+            "docker",
+            "compose",
+            "-p",
+            LOCAL["tasc_compose_project"],
+            "-f",
+            "docker-compose.staging.yml",
+            *args,
+        ],
+        cwd=REPO / ".local" / "tasc-lms",
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
 def get(url: str) -> int:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status
@@ -47,21 +66,7 @@ def deployed():
     first = make_deploy()
     second = make_deploy()
     yield first, second
-    app_dir = REPO / ".local" / "tasc-lms"
-    subprocess.run(
-        [
-            "docker",
-            "compose",
-            "-p",
-            LOCAL["tasc_compose_project"],
-            "-f",
-            "docker-compose.staging.yml",
-            "down",
-            "-v",
-        ],
-        cwd=app_dir,
-        capture_output=True,
-    )
+    local_compose("down", "-v")
     run_playbook(
         "playbooks/mailpit.yml",
         "-e",
@@ -91,26 +96,7 @@ def test_the_printed_urls_answer(deployed):
 
 
 def test_the_local_demo_is_the_full_dataset(deployed):
-    out = subprocess.run(
-        [
-            "docker",
-            "compose",
-            "-p",
-            LOCAL["tasc_compose_project"],
-            "-f",
-            "docker-compose.staging.yml",
-            "exec",
-            "-T",
-            "web",
-            "python",
-            "manage.py",
-            "seed_status",
-        ],
-        cwd=REPO / ".local" / "tasc-lms",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = local_compose("exec", "-T", "web", "python", "manage.py", "seed_status", check=True)
     report = json.loads(out.stdout)
     assert report["seed_users"] == 77 and report["certificates"] > 0
     assert report["draft_enrollments"] == 0

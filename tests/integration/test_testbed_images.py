@@ -121,43 +121,10 @@ def test_postgres_standin_honours_the_official_contract(container, tmp_path):
     # local socket is trusted: pg_dump inside the container needs no password
     assert "CREATE TABLE public.marker" in docker("exec", name, "pg_dump", "-U", "tasc", "tasc_lms")
     # TCP needs the password
-    denied = subprocess.run(
-        [
-            "docker",
-            "exec",
-            name,
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "tasc",
-            "-d",
-            "tasc_lms",
-            "-w",
-            "-c",
-            "SELECT 1",
-        ],
-        capture_output=True,
-    )
+    tcp = ["psql", "-h", "127.0.0.1", "-U", "tasc", "-d", "tasc_lms", "-w", "-tAc", "SELECT 1"]
+    denied = subprocess.run(["docker", "exec", name, *tcp], capture_output=True)
     assert denied.returncode != 0
-    assert (
-        docker(
-            "exec",
-            "-e",
-            "PGPASSWORD=s3cret",
-            name,
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "tasc",
-            "-d",
-            "tasc_lms",
-            "-tAc",
-            "SELECT 1",
-        )
-        == "1"
-    )
+    assert docker("exec", "-e", "PGPASSWORD=s3cret", name, *tcp) == "1"
     assert docker(
         "exec", name, "psql", "-U", "tasc", "-d", "tasc_lms", "-tAc", "SHOW server_version"
     ).startswith("15.")

@@ -203,7 +203,8 @@ def phase(name: str):
         print(f"<== {name}: {time.monotonic() - start:.1f}s", flush=True)
 
 
-def image_label(tag: str) -> str | None:
+def image_labels(tag: str) -> dict[str, str] | None:
+    """The image's labels, or None when there is no such image here."""
     out = subprocess.run(
         ["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", tag],
         capture_output=True,
@@ -211,8 +212,11 @@ def image_label(tag: str) -> str | None:
     )
     if out.returncode != 0:
         return None
-    labels = json.loads(out.stdout) or {}
-    return labels.get(LABEL)
+    return json.loads(out.stdout) or {}
+
+
+def image_label(tag: str) -> str | None:
+    return (image_labels(tag) or {}).get(LABEL)
 
 
 def image_id(tag: str, container: str | None = None) -> str | None:
@@ -321,14 +325,8 @@ def build_rootfs() -> str:
 
 def may_alias(tag: str) -> bool:
     """Tag a real image name only if it is absent or already ours: never shadow a pulled image."""
-    out = subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", tag],
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        return True
-    return LABEL in (json.loads(out.stdout) or {})
+    labels = image_labels(tag)
+    return labels is None or LABEL in labels
 
 
 def build_image(image: Image, parent_hash: str) -> str:

@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -21,18 +20,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, free_port
 
 DOUBLE = REPO / "tests" / "testbed" / "images" / "mailpit-double" / "mailpit_double.py"
 BCRYPT_PASSWORD = "correct horse"
 # bcrypt hash of BCRYPT_PASSWORD as `htpasswd -B` writes it ($2y$), for MP_UI_AUTH_FILE.
 BCRYPT_HASH = "$2y$10$8j1pnK0dUzDKqj/.NborJODrm3k1aaFBz/pTm6jNp2lYwmA/B5coe"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Double:
