@@ -162,3 +162,31 @@ def test_a_person_logs_in_with_the_code_from_mailpit_in_a_browser(deployed):
         assert "learner1@test.com" in browser.find_element(By.ID, "signed-in").text
     finally:
         browser.quit()
+
+
+def test_seed_playbook_resets_to_the_full_demo_dataset(deployed):
+    local_compose(
+        "exec",
+        "-T",
+        "db",
+        "psql",
+        "-U",
+        "tasc",
+        "-d",
+        "tasc_lms",
+        "-c",
+        "DELETE FROM catalogue_certificate",
+        check=True,
+    )
+    result = run_playbook(
+        "playbooks/seed.yml", "-e", "app_seed_reset=true", "-e", "app_seed_full_demo=true"
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    out = local_compose("exec", "-T", "web", "python", "manage.py", "seed_status", check=True)
+    assert json.loads(out.stdout)["certificates"] > 0
+
+
+def test_migrate_playbook_in_check_mode_shows_the_plan(deployed):
+    result = run_playbook("playbooks/migrate.yml", "--check")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "No migrations pending" in result.stdout
