@@ -190,3 +190,34 @@ def test_migrate_playbook_in_check_mode_shows_the_plan(deployed):
     result = run_playbook("playbooks/migrate.yml", "--check")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "No migrations pending" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-e", "app_env_sendgrid_api_key=SG.real-key"], "must send every email to Mailpit"),
+        (["-e", "app_env_email_host=smtp.sendgrid.net"], "must send every email to Mailpit"),
+        (["-e", "tasc_environment=production"], "deploys development and staging only"),
+    ],
+)
+def test_unsafe_configuration_is_refused_in_preflight(deployed, extra, message):
+    before = local_compose("ps", "-q").stdout
+    result = run_playbook("playbooks/deploy_staging.yml", "-e", f"mailpit_image={IMAGE}", *extra)
+    assert result.returncode == 2
+    assert message in " ".join(result.stdout.split())
+    assert "Step 1" not in result.stdout  # nothing ran past the preflight
+    assert local_compose("ps", "-q").stdout == before
+
+
+def test_a_dirty_working_tree_is_refused_with_the_fix(deployed):
+    tracked = REPO / ".local" / "tasc-lms" / "README.md"
+    original = tracked.read_text()
+    tracked.write_text(original + "\nlocal edit\n")
+    try:
+        result = run_playbook("playbooks/deploy_staging.yml", "-e", f"mailpit_image={IMAGE}")
+    finally:
+        tracked.write_text(original)
+    output = " ".join(result.stdout.split())
+    assert result.returncode == 2
+    assert "has local changes to tracked files (README.md)" in output
+    assert "stash" in output
