@@ -34,7 +34,8 @@ $(VENV)/.installed: requirements-dev.txt
 testbed: setup ## Start Docker if needed and build the test-bed images (cached by content)
 	@$(TIMED) testbed $(VENV)/bin/python tests/testbed/testbed.py up
 
-SHELL_SCRIPTS := $(wildcard roles/*/files/tasc-*) scripts/timed scripts/app_tests .ci/run \
+# Host scripts are bash (shellcheck) or Python (ruff, see pyproject.toml): sorted by shebang.
+SHELL_SCRIPTS := $(shell grep -l '^\#!/usr/bin/env bash' roles/*/files/tasc-*) scripts/timed scripts/app_tests .ci/run \
 	tests/testbed/images/postgres/docker-entrypoint.sh
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff, shellcheck: zero findings
