@@ -18,6 +18,18 @@ from conftest import run_playbook  # noqa: E402
 
 testinfra_hosts = ["ansible://tasc_app"]
 INVENTORY = str(REPO / "tests" / "inventory" / "droplet")
+# The scenario's settings (molecule.yml's ansible_args): every playbook run here passes them too,
+# or it would rewrite the host's reset settings without them.
+SCENARIO_VARS = [
+    "-e",
+    "nightly_schedule_time=04:15",
+    "-e",
+    "nightly_schedule_timezone=Europe/Berlin",
+    "-e",
+    "nightly_reset_mail_purge_older_than=30s",
+    "-e",
+    "nightly_reset_notify_webhook_url=http://127.0.0.1:9099/hook",
+]
 UNIT = "tasc-nightly-reset"
 PURGE_AGE = 30  # seconds: nightly_reset_mail_purge_older_than in molecule.yml
 TESTER_TITLE = "Edited by a tester"
@@ -32,6 +44,10 @@ class Hook(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 http.server.HTTPServer(("127.0.0.1", 9099), Hook).serve_forever()
 """
+
+
+def play(playbook: str, *args: str):
+    return run_playbook(playbook, "-i", INVENTORY, *SCENARIO_VARS, *args)
 
 
 def sh(host, command: str) -> str:
@@ -84,7 +100,7 @@ def edit_like_a_tester(host, cfg) -> None:
     )
 
 
-def tester_edits(host, cfg) -> int:
+def count_tester_edits(host, cfg) -> int:
     return int(
         psql(host, cfg, f"SELECT count(*) FROM catalogue_course WHERE title = '{TESTER_TITLE}'")
     )
@@ -151,6 +167,7 @@ def test_timer_is_installed_enabled_and_lists_the_next_run(host, old_mail):
 
 
 def test_status_before_any_run_names_the_schedule(host):
+    run(host, "rm -f /var/lib/tasc/nightly-reset.json")  # a fresh host (verify may run again)
     out = run(host, f"{UNIT} status --config /etc/tasc/nightly-reset.json")
     assert out.rc == 0, out.stdout + out.stderr
     assert "Last success:  never" in out.stdout
@@ -159,7 +176,7 @@ def test_status_before_any_run_names_the_schedule(host):
 
 def test_starting_the_service_by_hand_resets_everything(host, cfg, seeded, old_mail):
     edit_like_a_tester(host, cfg)
-    assert tester_edits(host, cfg) > 0
+    assert count_tester_edits(host, cfg) > 0
     assert status(host, cfg)["certificates"] == seeded["certificates"] - 5
     # The old mail must be older than the purge age; the new one younger when the reset ends.
     time.sleep(max(0.0, PURGE_AGE + 2 - (time.monotonic() - old_mail)))
@@ -169,7 +186,7 @@ def test_starting_the_service_by_hand_resets_everything(host, cfg, seeded, old_m
     result = start_service(host)
 
     assert result.rc == 0, journal(host, since)
-    assert tester_edits(host, cfg) == 0
+    assert count_tester_edits(host, cfg) == 0
     after = status(host, cfg)
     assert after == seeded
     assert after["draft_enrollments"] == 0
@@ -208,11 +225,11 @@ def test_a_reset_while_a_deploy_holds_the_lock_fails_fast_and_changes_nothing(ho
         holder = "locked by Deploy the TASC LMS (alice@laptop)"
         assert holder in journal(host, since, holder)
         assert backups(host, cfg) == before
-        assert tester_edits(host, cfg) > 0
+        assert count_tester_edits(host, cfg) > 0
         line = last_log_line(host, cfg)
         assert (line["result"], line["failed_step"]) == ("failed", "lock")
 
-        played = run_playbook("playbooks/nightly_reset.yml", "-i", INVENTORY)
+        played = play("playbooks/nightly_reset.yml")
         assert played.returncode == 2
         assert "locked by Deploy the TASC LMS (alice@laptop)" in " ".join(played.stdout.split())
         assert backups(host, cfg) == before
@@ -240,7 +257,7 @@ def test_a_failed_reset_is_marked_failed_reported_and_keeps_yesterdays_data(host
     )
     try:
         yesterday, since = status(host, cfg), host_now(host)
-        assert tester_edits(host, cfg) > 0  # left by the previous test: yesterday's data
+        assert count_tester_edits(host, cfg) > 0  # left by the previous test: yesterday's data
 
         result = start_service(host)
 
@@ -250,14 +267,14 @@ def test_a_failed_reset_is_marked_failed_reported_and_keeps_yesterdays_data(host
         logged = journal(host, since, "FAILED at step seed", "injected fault")
         assert "FAILED at step seed" in logged and "injected fault" in logged
         assert status(host, cfg) == yesterday
-        assert tester_edits(host, cfg) > 0
+        assert count_tester_edits(host, cfg) > 0
         line = last_log_line(host, cfg)
         assert (line["result"], line["failed_step"]) == ("failed", "seed")
         hook = json.loads(sh(host, "cat /tmp/webhook.log").splitlines()[-1])
         assert "FAILED" in hook["text"] and hook["reset"]["failed_step"] == "seed"
         checked = run(host, f"{UNIT} status --config /etc/tasc/nightly-reset.json")
         assert checked.rc == 1 and "PROBLEM" in checked.stdout
-        failed_report = run_playbook("playbooks/nightly_status.yml", "-i", INVENTORY)
+        failed_report = play("playbooks/nightly_status.yml")
         assert failed_report.returncode == 2
         assert "failed at seed" in " ".join(failed_report.stdout.split())
     finally:
@@ -266,13 +283,13 @@ def test_a_failed_reset_is_marked_failed_reported_and_keeps_yesterdays_data(host
 
 
 def test_the_playbook_runs_the_same_reset(host, cfg, seeded):
-    played = run_playbook("playbooks/nightly_reset.yml", "-i", INVENTORY)
+    played = play("playbooks/nightly_reset.yml")
     assert played.returncode == 0, played.stdout[-3000:]
-    assert tester_edits(host, cfg) == 0
+    assert count_tester_edits(host, cfg) == 0
     assert status(host, cfg) == seeded
     line = last_log_line(host, cfg)
     assert (line["trigger"], line["result"]) == ("ansible", "success")
-    report = run_playbook("playbooks/nightly_status.yml", "-i", INVENTORY)
+    report = play("playbooks/nightly_status.yml")
     assert report.returncode == 0, report.stdout[-2000:]
 
 
@@ -287,7 +304,7 @@ def test_unapplied_migrations_are_refused_with_deploy_first(host, cfg):
     psql(host, cfg, f"DELETE FROM django_migrations WHERE id = {row_id}")
     try:
         before = backups(host, cfg)
-        played = run_playbook("playbooks/nightly_reset.yml", "-i", INVENTORY)
+        played = play("playbooks/nightly_reset.yml")
         assert played.returncode == 2
         flat = " ".join(played.stdout.split())
         assert "Deploy first" in flat and name in flat
@@ -305,7 +322,7 @@ def test_production_is_refused_before_anything_changes(host, cfg):
     timer_before = sh(host, f"stat -c %Y /etc/systemd/system/{UNIT}.timer")
     before = backups(host, cfg)
     for playbook in ("playbooks/nightly_reset.yml", "playbooks/schedule_nightly_reset.yml"):
-        played = run_playbook(playbook, "-i", INVENTORY, "-e", "tasc_environment=production")
+        played = play(playbook, "-e", "tasc_environment=production")
         assert played.returncode == 2, playbook
         assert "production never runs a seeder" in " ".join(played.stdout.split()), playbook
     assert sh(host, f"stat -c %Y /etc/systemd/system/{UNIT}.timer") == timer_before
@@ -321,17 +338,17 @@ def test_production_is_refused_before_anything_changes(host, cfg):
 
 def test_pause_then_remove_the_schedule(host):
     schedule = "playbooks/schedule_nightly_reset.yml"
-    paused = run_playbook(schedule, "-i", INVENTORY, "-e", "nightly_schedule_enabled=false")
+    paused = play(schedule, "-e", "nightly_schedule_enabled=false")
     assert paused.returncode == 0, paused.stdout[-2000:]
     assert run(host, f"systemctl is-active {UNIT}.timer").stdout.strip() == "inactive"
     assert run(host, f"systemctl is-enabled {UNIT}.timer").stdout.strip() == "disabled"
     checked = run(host, f"{UNIT} status --config /etc/tasc/nightly-reset.json")
     assert checked.rc == 1 and "DISABLED" in checked.stdout
 
-    removed = run_playbook(schedule, "-i", INVENTORY, "-e", "nightly_schedule_state=absent")
+    removed = play(schedule, "-e", "nightly_schedule_state=absent")
     assert removed.returncode == 0, removed.stdout[-2000:]
     assert not host.file(f"/etc/systemd/system/{UNIT}.timer").exists
     assert not host.file(f"/etc/systemd/system/{UNIT}.service").exists
     assert sh(host, f"systemctl list-unit-files '{UNIT}.*' --no-legend || true").strip() == ""
-    again = run_playbook(schedule, "-i", INVENTORY, "-e", "nightly_schedule_state=absent")
+    again = play(schedule, "-e", "nightly_schedule_state=absent")
     assert again.returncode == 0 and "changed=0" in again.stdout
