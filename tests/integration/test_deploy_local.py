@@ -197,7 +197,7 @@ def test_migrate_playbook_in_check_mode_shows_the_plan(deployed):
     [
         (["-e", "app_env_sendgrid_api_key=SG.real-key"], "must send every email to Mailpit"),
         (["-e", "app_env_email_host=smtp.sendgrid.net"], "must send every email to Mailpit"),
-        (["-e", "tasc_environment=production"], "deploys development and staging only"),
+        (["-e", "tasc_environment=production"], "runs on development and staging only"),
     ],
 )
 def test_unsafe_configuration_is_refused_in_preflight(deployed, extra, message):
