@@ -77,3 +77,46 @@ def inventory_host_vars(inventory: str | Path, host: str) -> dict:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+# ------------------------------------------------------------------ the fault-injection suite
+# One droplet test host for every test under tests/faults/ (see tests/faults/README.md).
+
+
+def _faultbed():
+    sys.path.insert(0, str(REPO / "tests" / "faults"))
+    import faultbed  # imports this module, so it is imported late
+
+    return faultbed
+
+
+@pytest.fixture(scope="session")
+def droplet():
+    faultbed = _faultbed()
+    try:
+        yield faultbed.bring_up()
+    finally:
+        faultbed.tear_down()
+
+
+@pytest.fixture
+def healthy(droplet):
+    """Every fault test starts from, and must leave, a healthy stack with the lock free."""
+    droplet.wait_healthy()
+    held = droplet.lock()
+    assert not held.get("held"), f"a previous test left the stack lock held: {held}"
+    yield droplet
+    droplet.wait_healthy()
+
+
+def pytest_runtest_logreport(report):
+    if "tests/faults/" in report.nodeid and (
+        report.when == "call" or (report.when == "setup" and report.outcome != "passed")
+    ):
+        _faultbed().RESULTS[report.nodeid] = report.outcome
+
+
+def pytest_terminal_summary(terminalreporter):
+    if "faultbed" in sys.modules and (line := sys.modules["faultbed"].summary_line()):
+        terminalreporter.write_sep("=", "fault-injection suite")
+        terminalreporter.write_line(line)
