@@ -290,3 +290,25 @@ def summary_line() -> str | None:
         f"scenarios passed: {passed}/{len(RESULTS)}; data checked after "
         f"{len(DATA_CHECKS)} faults, data lost: {lost}"
     )
+
+
+def inventory_with_vault(tmp_path: Path, vault: dict[str, str]) -> Path:
+    """The droplet inventory (same hosts, group_vars and test-bed host_vars) with another vault.yml,
+    encrypted with the example password as an operator's would be."""
+    inventory = tmp_path / "inventory"
+    staging = inventory / "group_vars" / "staging"
+    staging.mkdir(parents=True)
+    real = REPO / "inventories" / "droplet"
+    (inventory / "hosts.yml").symlink_to(real / "hosts.yml")
+    (inventory / "group_vars" / "all").symlink_to(REPO / "group_vars" / "all")
+    (inventory / "host_vars").symlink_to(INVENTORY / "host_vars")
+    (staging / "main.yml").symlink_to(real / "group_vars" / "staging" / "main.yml")
+    vault_file = staging / "vault.yml"
+    vault_file.write_text("".join(f"{name}: {value}\n" for name, value in vault.items()))
+    subprocess.run(
+        [str(REPO / ".venv" / "bin" / "ansible-vault"), "encrypt", str(vault_file)],
+        env=ansible_env(),
+        check=True,
+        capture_output=True,
+    )
+    return inventory

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
-from faultbed import (
-    APP_DIR,
-    HOST_VARS,
-    INVENTORY,
-    REPO,
-    flat,
-    record_data_check,
-)
+from faultbed import APP_DIR, flat, inventory_with_vault, record_data_check
 
 pytestmark = pytest.mark.docker
 
@@ -171,27 +163,7 @@ def test_an_unreachable_target_host_exits_4_and_changes_nothing(healthy):
 
 
 def test_a_missing_vault_variable_fails_in_preflight_naming_it(healthy, tmp_path):
-    inventory = tmp_path / "inventory"
-    (inventory / "group_vars" / "staging").mkdir(parents=True)
-    (inventory / "hosts.yml").symlink_to(REPO / "inventories" / "droplet" / "hosts.yml")
-    (inventory / "group_vars" / "all").symlink_to(REPO / "group_vars" / "all")
-    (inventory / "host_vars").symlink_to(INVENTORY / "host_vars")
-    staging = REPO / "inventories" / "droplet" / "group_vars" / "staging"
-    (inventory / "group_vars" / "staging" / "main.yml").symlink_to(staging / "main.yml")
-    vault = inventory / "group_vars" / "staging" / "vault.yml"
-    vault.write_text("vault_django_secret_key: only-this-one-is-set\n")
-    subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ansible-vault"), "encrypt", str(vault)],
-        env={
-            **os.environ,
-            "ANSIBLE_VAULT_PASSWORD_FILE": str(
-                REPO / "inventories" / "droplet" / "vault-password.example"
-            ),
-        },
-        check=True,
-        capture_output=True,
-    )
-    assert HOST_VARS.exists()
+    inventory = inventory_with_vault(tmp_path, {"vault_django_secret_key": "only-this-one-is-set"})
     before = healthy.snapshot()
     result = healthy.play(DEPLOY, inventory=inventory)
     assert result.returncode == 2
