@@ -17,7 +17,7 @@ TIMED := scripts/timed
 # The tests open the example droplet vault with its documented example password.
 TEST_ENV := ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/inventories/droplet/vault-password.example
 
-.PHONY: help setup testbed lint pytest app-test molecule test deploy mailpit mailpit-stop clean clean-testbed
+.PHONY: help setup testbed lint pytest faults app-test molecule test deploy mailpit mailpit-stop clean clean-testbed
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,7 +43,10 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, shellcheck: ze
 	  && shellcheck $(SHELL_SCRIPTS)'
 
 pytest: testbed ## Unit and integration tests (pytest) against the local Docker Engine
-	@$(TEST_ENV) $(TIMED) pytest pytest
+	@$(TEST_ENV) $(TIMED) pytest pytest --ignore=tests/faults
+
+faults: testbed ## The fault-injection suite on one droplet test host (tests/faults/README.md)
+	@$(TEST_ENV) $(TIMED) faults pytest tests/faults
 
 app-test: testbed ## The reference app's tests, on SQLite and on PostgreSQL 15
 	@$(TIMED) app-test scripts/app_tests
@@ -53,9 +56,9 @@ molecule: testbed ## Every molecule scenario on droplet test hosts over SSH
 	  $(TEST_ENV) $(TIMED) "molecule $$scenario" molecule test -s $$scenario || exit 1; \
 	done
 
-test: ## Run every test: lint, app tests, pytest, molecule scenarios (prints phase timings)
+test: ## Run every test: lint, app tests, pytest, molecule scenarios, fault suite (prints timings)
 	@rm -f .testbed/timings.txt
-	@$(MAKE) lint app-test pytest molecule
+	@$(MAKE) lint app-test pytest molecule faults
 	@echo "Phase timings:"; cat .testbed/timings.txt
 
 # DEPLOY_ARGS passes extra options, e.g. DEPLOY_ARGS="-e mailpit_image=..." where Docker Hub is

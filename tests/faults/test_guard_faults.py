@@ -111,6 +111,15 @@ def seeder_waiting(droplet) -> bool:
     )
 
 
+def seeder_running(droplet) -> bool:
+    """Is a seed_staging process running inside the web container?"""
+    probe = (
+        "import os; print(any(b'seed_staging' in open(f'/proc/{p}/cmdline', 'rb').read() "
+        "for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()))"
+    )
+    return droplet.compose(f'exec -T web python -c "{probe}"').stdout.strip() == "True"
+
+
 def test_a_deploy_while_the_nightly_reset_runs_fails_fast(healthy):
     hold_share_lock(healthy)
     try:
@@ -153,6 +162,27 @@ def test_a_lock_holder_killed_with_sigkill_never_blocks_the_next_run(healthy):
     assert not healthy.lock().get("held")
     report = json.loads(healthy.manage("seed_status").stdout)
     assert report["draft_enrollments"] == 0 and report["seed_users"] == 77
+
+
+def test_a_reset_stopped_with_sigterm_gives_the_lock_back_and_keeps_yesterdays_data(healthy):
+    before = healthy.fingerprint()
+    hold_share_lock(healthy)
+    try:
+        healthy.sh(f"nohup {RESET} >/tmp/reset.log 2>&1 &")
+        wait_for(lambda: seeder_waiting(healthy), "the reset to be mid-reseed")
+        pid = healthy.lock()["pid"]
+        healthy.sh(f"kill -TERM {pid}")  # what systemd does on stop or timeout
+        wait_for(lambda: healthy.sh(f"kill -0 {pid}", check=False).returncode != 0, "the stop")
+        assert not healthy.lock().get("held")
+        wait_for(lambda: not seeder_running(healthy), "the seeder in the container to end", 30)
+    finally:
+        release_blocker(healthy)
+    # Its database session notices the closed connection once the blocker lets it run: it
+    # then rolls back.
+    wait_for(lambda: not seeder_waiting(healthy), "the orphaned session to end", 60)
+    line = json.loads(healthy.out("tail -n 1 /var/log/tasc-deploy.log"))
+    assert (line["result"], line["failed_step"]) == ("failed", "terminated")
+    record_data_check("nightly reset: SIGTERM mid-reseed", before, healthy.fingerprint())
 
 
 # --------------------------------------------------------------------------------- secrets

@@ -212,58 +212,8 @@ def test_retention_never_deletes_the_newest_verified_backup(host, cfg):
     assert len(verified(host, cfg)) == 1
 
 
-# --------------------------------------------------------------------------- failures
-
-
-def test_stopped_database_fails_clearly_and_changes_nothing(host, cfg):
-    before = listing(host, cfg)
-    sh(host, f"{compose(cfg)} stop db")
-    try:
-        result = playbook("backup.yml", "-e", "postgres_backup_keep_last=1")
-    finally:
-        sh(host, f"{compose(cfg)} up -d --wait db")
-    assert result.returncode == 2
-    assert "container of project" in result.stdout and "is not running" in result.stdout
-    assert listing(host, cfg) == before  # no new file, nothing pruned
-    assert "Delete backups outside the retention window" not in result.stdout
-
-
-def test_disk_full_fails_clearly_and_leaves_no_partial(host, cfg):
-    small = "/srv/tiny-backups"
-    sh(
-        host,
-        f"mkdir -p {small} && (mountpoint -q {small} || mount -t tmpfs -o size=64k tmpfs {small})",
-    )
-    try:
-        result = playbook("backup.yml", "-e", f"postgres_backup_dir={small}")
-        assert result.returncode == 2
-        assert "disk is full" in result.stdout or "No space left" in result.stdout
-        assert sh(host, f"ls -A {small}").split() == [".tasc-pg-backup.lock"]
-    finally:
-        sh(host, f"umount {small} && rmdir {small}")
-
-
-@pytest.mark.parametrize(
-    ("fake", "message"),
-    [
-        ("exit 0", "empty or truncated"),
-        ('"$0.real" "$@" | head -c 4000', "table of contents"),  # truncated mid-stream
-    ],
-)
-def test_a_dump_that_exits_0_but_is_bad_is_not_published(host, cfg, db_in_container, fake, message):
-    before = listing(host, cfg)
-    binary = "/usr/lib/postgresql/15/bin/pg_dump"
-    db_in_container(
-        f"mv {binary} {binary}.real && printf '%s\\n' '#!/bin/sh' {shlex.quote(fake)} > {binary}"
-        f" && chmod +x {binary}"
-    )
-    try:
-        result = playbook("backup.yml")
-    finally:
-        db_in_container(f"mv {binary}.real {binary}")
-    assert result.returncode == 2
-    assert message in result.stdout
-    assert listing(host, cfg) == before
+# Failures (stopped database, full disk, bad dumps, killed pg_dump) are in the fault suite:
+# tests/faults/test_backup_faults.py.
 
 
 # ---------------------------------------------------------------------------- restores
