@@ -17,7 +17,7 @@ TIMED := scripts/timed
 # The tests open the example droplet vault with its documented example password.
 TEST_ENV := ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/inventories/droplet/vault-password.example
 
-.PHONY: help setup testbed lint pytest faults app-test molecule test deploy mailpit mailpit-stop clean clean-testbed
+.PHONY: help setup testbed lint pytest faults app-test molecule bench test deploy mailpit mailpit-stop clean clean-testbed
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,7 +35,7 @@ testbed: setup ## Start Docker if needed and build the test-bed images (cached b
 	@$(TIMED) testbed $(VENV)/bin/python tests/testbed/testbed.py up
 
 # Host scripts are bash (shellcheck) or Python (ruff, see pyproject.toml): sorted by shebang.
-SHELL_SCRIPTS := $(shell grep -l '^\#!/usr/bin/env bash' roles/*/files/tasc-*) scripts/timed scripts/app_tests .ci/run \
+SHELL_SCRIPTS := $(shell grep -l '^\#!/usr/bin/env bash' roles/*/files/tasc-*) scripts/timed bench/deploy_by_hand.sh scripts/app_tests .ci/run \
 	tests/testbed/images/postgres/docker-entrypoint.sh
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff, shellcheck: zero findings
@@ -55,6 +55,10 @@ molecule: testbed ## Every molecule scenario on droplet test hosts over SSH
 	@for scenario in $(SCENARIOS); do \
 	  $(TEST_ENV) $(TIMED) "molecule $$scenario" molecule test -s $$scenario || exit 1; \
 	done
+
+bench: testbed ## Benchmarks on the test bed (about 30 min): writes bench/RESULTS.md and bench/scaling.png
+	@$(VENV)/bin/pip install --quiet -r bench/requirements.txt
+	@$(TEST_ENV) $(VENV)/bin/python bench/bench.py $(BENCH_ARGS)
 
 test: ## Run every test: lint, app tests, pytest, molecule scenarios, fault suite (prints timings)
 	@rm -f .testbed/timings.txt

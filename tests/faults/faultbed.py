@@ -29,8 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from conftest import ansible_env, run_playbook  # noqa: E402
 
-HOST = "faults-droplet"
-SSH_PORT = "2227"
+# bench/ borrows this test bed under its own container name and port.
+HOST = os.environ.get("TASC_FAULTS_HOST", "faults-droplet")
+SSH_PORT = os.environ.get("TASC_FAULTS_SSH_PORT", "2227")
 INVENTORY = REPO / "tests" / "inventory" / "droplet"
 HOST_VARS = REPO / ".testbed" / "host_vars" / "droplet"
 ORIGIN = REPO / ".testbed" / "faults-origin.git"
