@@ -235,13 +235,18 @@ def bench_build_cache(b: Bench) -> None:
     b.new_commit()
     b.deploy()
     after_code = image_layers(b)
-    kept = sum(x == y for x, y in zip(before, after_code, strict=False))
+    # Leading layers reused: everything before `COPY . /app` (base, requirements, pip install);
+    # the source layer and the collectstatic step after it are rebuilt by design.
+    kept = next(
+        (i for i, (x, y) in enumerate(zip(before, after_code, strict=False)) if x != y),
+        len(after_code),
+    )
     row(
         "3 build cache",
-        "code-only change: layers reused",
+        "code-only change: leading layers reused",
         f"{kept} of {len(after_code)}",
-        goal="all but the source layer",
-        met=kept >= len(after_code) - 1,
+        goal="all up to the pip install (the last 2 are the source and collectstatic)",
+        met=kept >= len(after_code) - 2,
     )
 
 

@@ -29,8 +29,9 @@ def cfg(host):
         "project": v["tasc_compose_project"],
         "files": v["tasc_compose_files"],
         "env": v["tasc_environment"],
-        "backup": v.get("postgres_backup_script_path", "/usr/local/sbin/tasc-pg-backup"),
-        "restore": v.get("postgres_restore_script_path", "/usr/local/sbin/tasc-pg-restore"),
+        # The inventory's own values (testinfra does not template "{{ tasc_bin_dir }}/...").
+        "backup": f"{v['tasc_bin_dir']}/tasc-pg-backup",
+        "restore": f"{v['tasc_bin_dir']}/tasc-pg-restore",
     }
 
 
