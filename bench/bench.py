@@ -124,7 +124,12 @@ class Bench:
         check(self.host.play("playbooks/deploy_staging.yml"), "deploy_staging.yml")
 
     def deploy_by_hand(self) -> None:
-        self.ssh_run("sudo bash -s", (BENCH / "deploy_by_hand.sh").read_text())
+        # Copied first, then run as a file: fed to `bash -s`, its `docker compose exec` lines
+        # would swallow the rest of the script from stdin (and "finish" in under a second).
+        if not getattr(self, "_script_copied", False):
+            self.ssh_run("cat > /tmp/deploy_by_hand.sh", (BENCH / "deploy_by_hand.sh").read_text())
+            self._script_copied = True
+        self.ssh_run("sudo bash /tmp/deploy_by_hand.sh")
 
     def seed_size(self, scale: int) -> None:
         learners = 50 * scale
@@ -379,9 +384,13 @@ def bench_seeder(b: Bench) -> None:
         ">= 10x",
         speedup >= 10,
     )
-    b.host.psql(
-        "DELETE FROM accounts_user WHERE email LIKE '%@naive.bench';"
+    b.host.psql(  # enrollments first: Django cascades, the database does not
+        "DELETE FROM catalogue_enrollment WHERE course_id IN "
+        "(SELECT id FROM catalogue_course WHERE slug LIKE 'naive-%');"
+        "DELETE FROM catalogue_session WHERE course_id IN "
+        "(SELECT id FROM catalogue_course WHERE slug LIKE 'naive-%');"
         "DELETE FROM catalogue_course WHERE slug LIKE 'naive-%';"
+        "DELETE FROM accounts_user WHERE email LIKE '%@naive.bench';"
     )
 
     def rerun():
