@@ -428,6 +428,7 @@ def bench_nightly(b: Bench) -> None:
         b.seed_size(scale)
         expected = b.host.psql("SELECT count(*) FROM accounts_user WHERE email LIKE '%@test.com'")
         config["seed"]["flags"] = [*FULL_DEMO.split(), "--learners", str(50 * scale)]
+        config["seed"]["expected_cohorts"]["learner"] = 50 * scale
         b.host.sh(f"cat > /tmp/bench-reset.json <<'JSON'\n{json.dumps(config)}\nJSON")
         b.host.sh(
             f"rm -f /tmp/stop-probe; nohup bash -c {json.dumps(PROBE)} >/tmp/probe.log 2>&1 &"
