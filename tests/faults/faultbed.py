@@ -117,6 +117,29 @@ class Droplet:
             "WHERE table_schema = 'public' ORDER BY 1"
         ).splitlines()
 
+    def hold_table(self, table: str, mode: str, seconds: int = 300) -> None:
+        """Another session holds a table lock in the background until release_tables()."""
+        self.sh(
+            f'nohup {COMPOSE} exec -T db sh -c \'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c '
+            f'"BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT pg_sleep({seconds});"\' '
+            ">/tmp/blocker.log 2>&1 &"
+        )
+        lock_name = mode.title().replace(" ", "") + "Lock"  # SHARE -> ShareLock
+        wait_for(
+            lambda: self.psql(
+                "SELECT count(*) FROM pg_locks WHERE granted "
+                f"AND relation = '{table}'::regclass AND mode = '{lock_name}'"
+            )
+            != "0",
+            f"the blocker to lock {table}",
+        )
+
+    def release_tables(self) -> None:
+        self.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
+        )
+
     def lock(self) -> dict:
         return json.loads(self.out("tasc-lock status --dir /run/lock/tasc"))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from faultbed import BACKUP_DIR, COMPOSE, flat, record_data_check, wait_for
 
@@ -21,35 +19,6 @@ def db_pids(droplet, pattern: str) -> list[str]:
         "done; true'"
     ).stdout
     return [pid for pid in out.split() if pid.isdigit()]
-
-
-def hold_table(droplet, table: str, mode: str, seconds: int = 300) -> None:
-    """Another session holds a table lock (in the background) until released."""
-    droplet.sh(
-        f'nohup {COMPOSE} exec -T db sh -c \'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c '
-        f'"BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT pg_sleep({seconds});"\' '
-        ">/tmp/blocker.log 2>&1 &"
-    )
-    lock_name = mode.title().replace(" ", "") + "Lock"  # ACCESS EXCLUSIVE -> AccessExclusiveLock
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if (
-            droplet.psql(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                f"WHERE c.relname = '{table}' AND l.granted AND l.mode = '{lock_name}'"
-            )
-            != "0"
-        ):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the blocker never locked {table}")
-
-
-def release_tables(droplet) -> None:
-    droplet.psql(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
-    )
 
 
 def test_backup_with_the_database_container_stopped(healthy):
@@ -71,7 +40,7 @@ def test_backup_with_the_database_container_stopped(healthy):
 def test_pg_dump_killed_mid_dump_publishes_nothing(healthy):
     before = healthy.snapshot()
     # pg_dump waits for the table behind another session's lock: it is caught mid-dump.
-    hold_table(healthy, "catalogue_course", "ACCESS EXCLUSIVE")
+    healthy.hold_table("catalogue_course", "ACCESS EXCLUSIVE")
     run = healthy.start("playbooks/backup.yml")
     try:
         pid = wait_for(lambda: db_pids(healthy, "pg_dump -U"), "pg_dump to start")[0]
@@ -81,7 +50,7 @@ def test_pg_dump_killed_mid_dump_publishes_nothing(healthy):
         assert partials
         healthy.compose(f"exec -T db sh -c 'kill -9 {pid}'")
     finally:
-        release_tables(healthy)
+        healthy.release_tables()
         output, _ = run.communicate(timeout=300)
     assert run.returncode == 2
     assert "pg_dump into" in flat(output) and "nothing was published" in flat(output)
@@ -132,13 +101,13 @@ def test_a_dump_that_exits_0_but_is_empty_or_truncated_is_not_published(healthy,
 def test_two_backups_started_at_once(healthy):
     before = healthy.snapshot()
     # The first one is held up inside pg_dump, so the second surely starts while it runs.
-    hold_table(healthy, "catalogue_course", "ACCESS EXCLUSIVE")
+    healthy.hold_table("catalogue_course", "ACCESS EXCLUSIVE")
     first = healthy.start("playbooks/backup.yml")
     try:
         wait_for(lambda: db_pids(healthy, "pg_dump -U"), "the first pg_dump")
         second = healthy.play("playbooks/backup.yml")
     finally:
-        release_tables(healthy)
+        healthy.release_tables()
         output, _ = first.communicate(timeout=300)
     assert first.returncode == 0, output[-2000:]
     assert second.returncode == 2

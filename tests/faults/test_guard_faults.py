@@ -77,28 +77,12 @@ def test_the_seeder_refuses_django_env_production_whatever_the_flags(healthy, fl
 # ----------------------------------------------------------------------------- concurrency
 
 
-def hold_share_lock(droplet, table: str = "catalogue_enrollment") -> None:
-    """Readers (pg_dump) pass, writers (the seeder) wait: a reset held up mid-reseed."""
-    droplet.sh(
-        f'nohup {COMPOSE} exec -T db sh -c \'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c '
-        f'"BEGIN; LOCK TABLE {table} IN SHARE MODE; SELECT pg_sleep(300);"\' '
-        ">/tmp/blocker.log 2>&1 &"
-    )
-    wait_for(
-        lambda: droplet.psql(
-            "SELECT count(*) FROM pg_locks WHERE mode = 'ShareLock' AND granted "
-            f"AND relation = '{table}'::regclass"
-        )
-        == "1",
-        "the share lock",
-    )
-
-
-def release_blocker(droplet) -> None:
-    droplet.psql(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
-    )
+def start_held_reset(droplet) -> None:
+    """A nightly reset in the background, held mid-reseed: readers (pg_dump) pass a SHARE lock
+    on the enrollments, writers (the seeder) wait behind it until release_tables()."""
+    droplet.hold_table("catalogue_enrollment", "SHARE")
+    droplet.sh(f"nohup {RESET} >/tmp/reset.log 2>&1 &")
+    wait_for(lambda: seeder_waiting(droplet), "the reset to be mid-reseed")
 
 
 def seeder_waiting(droplet) -> bool:
@@ -121,10 +105,8 @@ def seeder_running(droplet) -> bool:
 
 
 def test_a_deploy_while_the_nightly_reset_runs_fails_fast(healthy):
-    hold_share_lock(healthy)
     try:
-        healthy.sh(f"nohup {RESET} >/tmp/reset.log 2>&1 &")
-        wait_for(lambda: seeder_waiting(healthy), "the reset to be mid-reseed")
+        start_held_reset(healthy)
         before = healthy.snapshot()
         started = time.monotonic()
         result = healthy.play("playbooks/deploy_staging.yml")
@@ -133,7 +115,7 @@ def test_a_deploy_while_the_nightly_reset_runs_fails_fast(healthy):
         assert "the stack is locked by nightly reset (manual" in flat(result.stdout)
         assert healthy.snapshot() == before
     finally:
-        release_blocker(healthy)
+        healthy.release_tables()
     wait_for(lambda: "NIGHTLY_RESET" in healthy.out("cat /tmp/reset.log"), "the reset", 300)
     last = json.loads(healthy.out("grep '^NIGHTLY_RESET ' /tmp/reset.log")[14:])
     assert last["result"] == "success", last
@@ -142,10 +124,8 @@ def test_a_deploy_while_the_nightly_reset_runs_fails_fast(healthy):
 
 
 def test_a_lock_holder_killed_with_sigkill_never_blocks_the_next_run(healthy):
-    hold_share_lock(healthy)
     try:
-        healthy.sh(f"nohup {RESET} >/tmp/reset.log 2>&1 &")
-        wait_for(lambda: seeder_waiting(healthy), "the reset to be mid-reseed")
+        start_held_reset(healthy)
         holder = healthy.lock()
         assert holder["holder"].startswith("nightly reset")
         healthy.sh(f"kill -{int(signal.SIGKILL)} {holder['pid']}")
@@ -154,7 +134,7 @@ def test_a_lock_holder_killed_with_sigkill_never_blocks_the_next_run(healthy):
         )
         assert healthy.lock()["held"], "SIGKILL leaves the lock behind"
     finally:
-        release_blocker(healthy)
+        healthy.release_tables()
     # The killed run's seeder was still inside the web container; let it end, then deploy.
     wait_for(lambda: not seeder_waiting(healthy), "the orphaned seeder to end", 120)
     result = healthy.play("playbooks/deploy_staging.yml")
@@ -166,17 +146,15 @@ def test_a_lock_holder_killed_with_sigkill_never_blocks_the_next_run(healthy):
 
 def test_a_reset_stopped_with_sigterm_gives_the_lock_back_and_keeps_yesterdays_data(healthy):
     before = healthy.fingerprint()
-    hold_share_lock(healthy)
     try:
-        healthy.sh(f"nohup {RESET} >/tmp/reset.log 2>&1 &")
-        wait_for(lambda: seeder_waiting(healthy), "the reset to be mid-reseed")
+        start_held_reset(healthy)
         pid = healthy.lock()["pid"]
         healthy.sh(f"kill -TERM {pid}")  # what systemd does on stop or timeout
         wait_for(lambda: healthy.sh(f"kill -0 {pid}", check=False).returncode != 0, "the stop")
         assert not healthy.lock().get("held")
         wait_for(lambda: not seeder_running(healthy), "the seeder in the container to end", 30)
     finally:
-        release_blocker(healthy)
+        healthy.release_tables()
     # Its database session notices the closed connection once the blocker lets it run: it
     # then rolls back.
     wait_for(lambda: not seeder_waiting(healthy), "the orphaned session to end", 60)
