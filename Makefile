@@ -17,7 +17,7 @@ TIMED := scripts/timed
 # The tests open the example droplet vault with its documented example password.
 TEST_ENV := ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/inventories/droplet/vault-password.example
 
-.PHONY: help setup testbed lint pytest faults app-test molecule bench test deploy mailpit mailpit-stop clean clean-testbed
+.PHONY: help setup testbed lint pytest faults app-test molecule bench test deploy doctor mailpit mailpit-stop clean clean-testbed
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,10 @@ test: ## Run every test: lint, app tests, pytest, molecule scenarios, fault suit
 # out of reach (the test bed's Mailpit double).
 deploy: setup ## Deploy the bundled reference app on this machine, seeded, with Mailpit
 	ansible-playbook playbooks/deploy_staging.yml $(DEPLOY_ARGS)
+
+# DOCTOR_ARGS="-i inventories/droplet --ask-vault-pass" checks the staging droplet instead.
+doctor: setup ## Read-only check of this machine (or DOCTOR_ARGS="-i inventories/droplet ..."): one line per check, with fixes
+	ansible-playbook playbooks/doctor.yml $(DOCTOR_ARGS)
 
 mailpit: setup ## Start Mailpit here: SMTP 127.0.0.1:1025, UI http://127.0.0.1:8025
 	ansible-playbook playbooks/mailpit.yml
