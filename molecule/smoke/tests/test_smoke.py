@@ -85,3 +85,51 @@ def test_ssh_is_published_on_loopback_only(host):
         ["docker", "port", container, "22/tcp"], capture_output=True, text=True, check=True
     ).stdout.split()
     assert ports and all(p.startswith("127.0.0.1:") for p in ports)
+
+
+# ----------------------------------------------------------- after playbooks/bootstrap_droplet.yml
+
+
+def test_deploy_user_logs_in_with_its_key_only(host):
+    with host.sudo():
+        status = host.check_output("passwd -S deploy").split()
+        keys = host.file("/home/deploy/.ssh/authorized_keys")
+        assert keys.user == "deploy" and keys.mode == 0o600
+        sudoers = host.file("/etc/sudoers.d/deploy")
+        assert sudoers.mode == 0o440 and "NOPASSWD:ALL" in sudoers.content_string
+    assert status[1] == "L"  # password locked
+    assert host.run("sudo -n true").rc == 0
+
+
+def test_docker_publishes_ports_without_an_address_on_loopback(host):
+    with host.sudo():
+        settings = json.loads(host.file("/etc/docker/daemon.json").content_string)
+        assert settings["ip"] == "127.0.0.1"
+        assert settings["log-opts"]["max-size"] == "10m"
+        host.run("docker rm -f bind-check")
+        host.check_output(
+            "docker run -d --name bind-check -p 18081:8000 python:3.11-slim-bookworm sleep 60"
+        )
+        try:
+            published = host.check_output("docker port bind-check 8000/tcp")
+        finally:
+            host.run("docker rm -f bind-check")
+    assert published.splitlines() == ["127.0.0.1:18081"]
+
+
+def test_firewall_allows_ssh_limited_and_denies_the_rest(host):
+    with host.sudo():
+        status = host.check_output("ufw status verbose")
+    assert "Status: active" in status
+    assert "Default: deny (incoming)" in status
+    assert any(line.startswith("22/tcp") and "LIMIT IN" in line for line in status.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("variable", "mode"),
+    [("tasc_app_dir", 0o755), ("tasc_backup_dir", 0o700), ("tasc_state_dir", 0o700)],
+)
+def test_app_backup_and_state_directories_exist(host, variable, mode):
+    path = host.ansible.get_variables()[variable]
+    directory = host.file(path)
+    assert directory.is_directory and directory.user == "root" and directory.mode == mode
