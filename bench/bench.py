@@ -34,6 +34,10 @@ from faultbed import APP_DIR, BACKUP_DIR, COMPOSE, ORIGIN  # noqa: E402
 
 ROWS: list[dict] = []
 SCALING: dict[str, dict[int, float]] = {}
+# Every run merges into this file, benchmark by benchmark, so `--only x` refreshes x and keeps
+# the others' last figures (each says when it was measured). RESULTS.md is rendered from it.
+STORE = BENCH / "results.json"
+CURRENT = {"name": ""}
 FULL_DEMO = "--with-catalogue --with-enrollments --with-progress --with-certificates"
 
 
@@ -72,6 +76,7 @@ def row(
 ) -> None:
     ROWS.append(
         {
+            "name": CURRENT["name"],
             "benchmark": benchmark,
             "measure": measure,
             "a": a,
@@ -310,11 +315,14 @@ BARE_DUMP = (
 
 # About 1.1 GB of hard-to-compress rows (md5 of random numbers), so the largest size is real.
 BALLAST_ROWS = 1_100_000
+# (The inner series' column is used too: an aggregate over outer columns only would belong to
+# the outer query.)
 BALLAST = f"""
 DROP TABLE IF EXISTS bench_ballast;
 CREATE TABLE bench_ballast AS
   SELECT g AS id,
-         (SELECT string_agg(md5(random()::text || g), '') FROM generate_series(1, 30)) AS payload
+         (SELECT string_agg(md5(random()::text || g || i), '') FROM generate_series(1, 30) i)
+           AS payload
   FROM generate_series(1, {BALLAST_ROWS}) g;
 """
 
@@ -628,26 +636,47 @@ def chart() -> None:
 
 
 def report(b: Bench, only: list[str]) -> None:
+    store = json.loads(STORE.read_text()) if STORE.exists() else {"benchmarks": {}}
     info = versions(b)
+    for name in only:
+        store["benchmarks"][name] = {
+            "measured": info["date"],
+            "reps": b.reps,
+            "rows": [r for r in ROWS if r["name"] == name],
+        }
+    store["scaling"] = {**store.get("scaling", {}), **{k: v for k, v in SCALING.items()}}
+    store["versions"] = info
+    STORE.write_text(json.dumps(store, indent=1) + "\n")
+    SCALING.update({k: {int(x): y for x, y in v.items()} for k, v in store["scaling"].items()})
+    chart()
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (`bench/bench.py`); see `bench/README.md` for what each "
-        "benchmark compares. A and B ran interleaved in the same session; figures are "
-        "medians.",
+        "Written by `make bench` (`bench/bench.py`, figures kept in `bench/results.json`); see "
+        "`bench/README.md` for what each benchmark compares. A and B ran interleaved in the "
+        "same session; figures are medians.",
         "",
     ]
     lines += [f"- **{k}**: {v}" for k, v in info.items()]
     lines += [
-        f"- **benchmarks run**: {', '.join(only)} ({b.reps} repetitions)",
         "",
         "| Benchmark | Measure | A | B | Ratio | Goal | Result |",
         "|---|---|---|---|---|---|---|",
     ]
+    for name in BENCHMARKS:
+        entry = store["benchmarks"].get(name)
+        if not entry:
+            lines.append(f"| {name} | not measured yet | | | | | |")
+            continue
+        for r in entry["rows"]:
+            lines.append(
+                f"| {r['benchmark']} | {r['measure']} | {r['a']} | {r['b']} | {r['ratio']} | "
+                f"{r['goal']} | {r['met']} |"
+            )
+    lines += ["", "Measured (UTC), repetitions:", ""]
     lines += [
-        f"| {r['benchmark']} | {r['measure']} | {r['a']} | {r['b']} | {r['ratio']} | "
-        f"{r['goal']} | {r['met']} |"
-        for r in ROWS
+        f"- {name}: {entry['measured']}, {entry['reps']} repetitions"
+        for name, entry in store["benchmarks"].items()
     ]
     if SCALING:
         lines += ["", "![scaling](scaling.png)", ""]
@@ -665,14 +694,22 @@ def main() -> None:
         raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
     b = Bench(args.reps)
     try:
+        failed = []
         for name in only:
             print(f"== {name}", flush=True)
-            BENCHMARKS[name](b)
-        chart()
+            CURRENT["name"] = name
+            try:
+                BENCHMARKS[name](b)
+            except (AssertionError, subprocess.SubprocessError, OSError) as error:
+                # One broken benchmark must not cost the others' figures: say so and go on.
+                failed.append(name)
+                row(name, "benchmark failed", str(error).splitlines()[0][:160], met=False)
         report(b, only)
     finally:
         faultbed.tear_down()
     print(f"wrote {BENCH / 'RESULTS.md'}")
+    if failed:
+        raise SystemExit(f"benchmarks that failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":
