@@ -86,12 +86,15 @@ def test_docker_stopped_is_red_with_the_command_that_starts_it(reset_once):
 
 
 def test_compose_missing_is_red_with_how_to_install_it(reset_once):
+    data = reset_once.fingerprint()
     reset_once.sh(f"mv {COMPOSE_PLUGIN} {COMPOSE_PLUGIN}.away")
     try:
-        result, lines = run_doctor(reset_once)
+        result = reset_once.play("playbooks/doctor.yml")
     finally:
         reset_once.sh(f"mv {COMPOSE_PLUGIN}.away {COMPOSE_PLUGIN}")
-    assert result.returncode == 2
+    record_data_check("doctor: compose missing", data, reset_once.fingerprint())
+    lines = report(result.stdout)
+    assert result.returncode == 2 and "changed=0" in result.stdout
     mark, text = lines["docker compose v2"]
     assert mark == "FAIL" and "missing" in text
     assert "fix: install the Compose v2 plugin" in text and "bootstrap_droplet.yml" in text

@@ -98,10 +98,10 @@ def machine(tmp_path_factory):
         bare = tmp / "origin.git"
         git("init", "-q", "--bare", str(bare))
         git("push", "-q", str(bare), f"{sha}:refs/heads/main")
-        bundle = tmp / "repo.bundle"
+        bundle = tmp / "tasc-staging-ops.bundle"  # `git clone` names the directory after it
         git("--git-dir", str(bare), "symbolic-ref", "HEAD", "refs/heads/main")
         git("--git-dir", str(bare), "bundle", "create", str(bundle), "HEAD", "main")
-        subprocess.run(["docker", "cp", str(bundle), f"{HOST}:/root/repo.bundle"], check=True)
+        subprocess.run(["docker", "cp", str(bundle), f"{HOST}:/root/{bundle.name}"], check=True)
         yield
     finally:
         testbed_down = ["python3", str(REPO / "tests/testbed/testbed.py"), "host", "down", HOST]
@@ -114,7 +114,7 @@ def deployed(machine):
     clone, deploy = commands[0], commands[1]
     url = re.search(r"git clone (\S+)", clone).group(1)
     # The bundle stands in for the repository URL; the rest of the line runs as written.
-    ok(on_host(clone.replace(url, "/root/repo.bundle"), cwd="/root"))
+    ok(on_host(clone.replace(url, "/root/tasc-staging-ops.bundle"), cwd="/root"))
     assert deploy == "make deploy"
     offline = 'make deploy DEPLOY_ARGS="-e mailpit_image=tasc-testbed/mailpit-double:v1.30.5"'
     assert offline in " ".join(README.split()), "the README documents the offline variant"
@@ -133,8 +133,8 @@ def test_the_quick_start_is_clone_then_the_two_commands():
 
 def test_the_deploy_prints_urls_that_answer(deployed):
     out, _ = deployed
-    app = re.search(r"App:\s+(http://\S+)", out).group(1)
-    mailpit = re.search(r"Mailpit:\s+(http://\S+)", out).group(1)
+    app = re.search(r"App:\s+(http://[^\s']+)", out).group(1)
+    mailpit = re.search(r"Mailpit:\s+(http://[^\s']+)", out).group(1)
     for url in (app, mailpit, app.replace("/login/", "/healthz")):
         code = on_host(f"curl -s -o /dev/null -w '%{{http_code}}' {shlex.quote(url)}").stdout
         assert code == "200", f"{url} answered {code}"
