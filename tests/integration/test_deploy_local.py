@@ -131,6 +131,7 @@ def test_a_person_logs_in_with_the_code_from_mailpit_in_a_browser(deployed):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
@@ -151,14 +152,16 @@ def test_a_person_logs_in_with_the_code_from_mailpit_in_a_browser(deployed):
         browser.get("http://127.0.0.1:8000/login/")
         browser.find_element(By.ID, "email").send_keys("learner1@test.com")
         browser.find_element(By.ID, "send-code").click()
-        assert "Enter your code" in browser.page_source
+        # A click returns before the next page has loaded: wait for it, as a person would.
+        page_shows = WebDriverWait(browser, 20)
+        page_shows.until(lambda b: "Enter your code" in b.page_source)
         with urllib.request.urlopen(
             "http://127.0.0.1:8025/view/latest.txt?query=to%3Alearner1%40test.com", timeout=10
         ) as response:
             code = re.search(r"\b(\d{6})\b", response.read().decode()).group(1)
         browser.find_element(By.ID, "code").send_keys(code)
         browser.find_element(By.ID, "verify").click()
-        assert browser.current_url.endswith("/dashboard/")
+        page_shows.until(lambda b: b.current_url.endswith("/dashboard/"))
         assert "learner1@test.com" in browser.find_element(By.ID, "signed-in").text
     finally:
         browser.quit()
