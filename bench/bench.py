@@ -91,9 +91,13 @@ def row(
     )
 
 
+class StepFailed(RuntimeError):
+    """A command a benchmark needs failed: that benchmark is reported failed, the others run."""
+
+
 def check(done: subprocess.CompletedProcess, what: str) -> subprocess.CompletedProcess:
     if done.returncode != 0:
-        raise SystemExit(
+        raise StepFailed(
             f"{what} failed ({done.returncode}):\n{(done.stdout or '')[-3000:]}"
             f"\n{(done.stderr or '')[-2000:]}"
         )
@@ -700,7 +704,7 @@ def main() -> None:
             CURRENT["name"] = name
             try:
                 BENCHMARKS[name](b)
-            except (AssertionError, subprocess.SubprocessError, OSError) as error:
+            except (StepFailed, AssertionError, subprocess.SubprocessError, OSError) as error:
                 # One broken benchmark must not cost the others' figures: say so and go on.
                 failed.append(name)
                 row(name, "benchmark failed", str(error).splitlines()[0][:160], met=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -251,6 +252,15 @@ def test_summary_is_one_json_line(capsys):
     call_command("seed_staging", "--with-catalogue")
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("SEED_STAGING {")
+
+
+def test_summary_carries_what_seed_status_reports(capsys):
+    summary = seed(*FULL)
+    capsys.readouterr()
+    call_command("seed_status")
+    assert summary["status"] == json.loads(capsys.readouterr().out)
+    assert summary["status"]["draft_enrollments"] == 0
+    assert summary["status"]["cohorts"][Role.LEARNER] == 50
 
 
 # ------------------------------------------------------------------------------- reset

@@ -8,7 +8,8 @@
 
 Flags compose in any order and across runs; a re-run creates nothing twice. Everything runs in
 one transaction: a failure leaves the previous data. It refuses to run in production.
-The last line of output is machine-readable: `SEED_STAGING {json}`.
+The last line of output is machine-readable: `SEED_STAGING {json}`, with the dataset report of
+seed_status under "status".
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from seeding import data
+from seeding.report import dataset_report
 
 SUMMARY_PREFIX = "SEED_STAGING "
 
@@ -90,6 +92,8 @@ class Command(BaseCommand):
                 seeder.certificates()
             seeder.check_invariants()
         summary = seeder.summary(time.monotonic() - started)
+        # Read after the commit, as any other reader sees it: the invariants the deploy checks.
+        summary["status"] = dataset_report()
         self.stdout.write(SUMMARY_PREFIX + json.dumps(summary, sort_keys=True))
 
 
