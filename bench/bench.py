@@ -383,7 +383,7 @@ def bench_backup(b: Bench) -> None:
     row(
         "4 backup",
         "peak RSS growth 1x -> 1 GB (controller, host)",
-        f"+{growth[0]:.1f} MiB, +{growth[1]:.1f} MiB",
+        f"{growth[0]:+.1f} MiB, {growth[1]:+.1f} MiB",
         goal="<= +20 MB",
         met=max(growth) <= 20,
     )
