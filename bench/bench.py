@@ -632,7 +632,7 @@ def chart() -> None:
     ax.set_yscale("log")
     ax.set_xlabel("dataset size (x the guide's demo data)")
     ax.set_ylabel("seconds (median)")
-    ax.set_title("Seeder and backup scaling on the droplet test host")
+    ax.set_title("Seeder, backup and nightly reset against dataset size (droplet test host)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
