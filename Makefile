@@ -56,7 +56,7 @@ molecule: testbed ## Every molecule scenario on droplet test hosts over SSH
 	  $(TEST_ENV) $(TIMED) "molecule $$scenario" molecule test -s $$scenario || exit 1; \
 	done
 
-bench: testbed ## Benchmarks on the test bed (about 30 min): writes bench/RESULTS.md and bench/scaling.png
+bench: testbed ## Benchmarks on the test bed (about 35 min): writes bench/RESULTS.md and bench/scaling.png
 	@$(VENV)/bin/pip install --quiet -r bench/requirements.txt
 	@$(TEST_ENV) $(VENV)/bin/python bench/bench.py $(BENCH_ARGS)
 

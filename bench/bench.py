@@ -1,6 +1,6 @@
 """Benchmarks on the test bed: the automation against the bare commands, side by side.
 
-    make bench                                  # everything (about 30 minutes)
+    make bench                                  # everything (about 35 minutes)
     .venv/bin/python bench/bench.py --only seeder,per_task --reps 3
 
 Every comparison runs in the same session, interleaved A B A B, and reports medians. Results go
